@@ -1,0 +1,114 @@
+"""The thin ipywidgets layer shared by every slider explorer (introduced in notebook 02).
+
+An explorer is a pure compute function (tested on its own) plus an
+:class:`Explorer` subclass that draws its result. Redraws are fast because the
+figure is built once, only its artists' data change, and it is rendered to a
+PNG straight into an ``ipywidgets.Image`` (no pyplot, no Output widget churn).
+
+CSS classes, for browser tests and instructors' custom styles:
+    ``bn-explorer`` (the whole box), ``bn-slider`` and ``bn-slider-<name>`` (each slider),
+    ``bn-figure`` (the picture), ``bn-readout`` (the numbers under it).
+"""
+
+import io
+
+import ipywidgets as widgets
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+__all__ = ["slider", "new_figure", "LiveFigure", "Explorer"]
+
+_SLIDER_LAYOUT = {"width": "440px"}
+_SLIDER_STYLE = {"description_width": "150px"}
+
+
+def slider(name, description, min, max, step, value, readout_format=".2f", integer=False):
+    """A labelled slider carrying the CSS classes ``bn-slider`` and ``bn-slider-<name>``.
+
+    ``continuous_update`` stays on: each move redraws, which is why explorers keep
+    their update under 50 ms.
+    """
+    kind = widgets.IntSlider if integer else widgets.FloatSlider
+    options = {} if integer else {"readout_format": readout_format}
+    control = kind(
+        value=value,
+        min=min,
+        max=max,
+        step=step,
+        description=description,
+        continuous_update=True,
+        layout=_SLIDER_LAYOUT,
+        style=_SLIDER_STYLE,
+        **options,
+    )
+    control.add_class("bn-slider")
+    control.add_class(f"bn-slider-{name}")
+    return control
+
+
+def new_figure(ncols=1, nrows=1, figsize=(7.5, 3.2), **subplot_kw):
+    """A pyplot-free figure and its axes (an array when there is more than one)."""
+    figure = Figure(figsize=figsize, dpi=80, layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(nrows, ncols, squeeze=True, subplot_kw=subplot_kw or None)
+    return figure, axes
+
+
+class LiveFigure:
+    """A matplotlib figure shown as an ``ipywidgets.Image`` and re-rendered on demand."""
+
+    def __init__(self, figure):
+        self.figure = figure
+        self.image = widgets.Image(format="png")
+        self.image.add_class("bn-figure")
+
+    def refresh(self):
+        """Render the figure's current state into the image widget."""
+        buffer = io.BytesIO()
+        self.figure.canvas.print_png(buffer)
+        self.image.value = buffer.getvalue()
+
+
+class Explorer:
+    """Sliders + a live figure + a numeric readout, redrawn whenever a slider moves.
+
+    Subclasses build their figure in ``__init__``, pass their sliders (a dict
+    name -> slider) and implement :meth:`draw`, which receives the slider values
+    as keyword arguments, updates the figure's artists and returns the readout
+    HTML. Tests set ``explorer.sliders[name].value`` and read ``explorer.last``
+    (whatever ``draw`` stored there) or ``explorer.readout.value``.
+    """
+
+    def __init__(self, sliders, figure, title=""):
+        self.sliders = dict(sliders)
+        self.live = LiveFigure(figure)
+        self.readout = widgets.HTML()
+        self.readout.add_class("bn-readout")
+        children = []
+        if title:
+            children.append(widgets.HTML(f"<b>{title}</b>"))
+        children += [*self.sliders.values(), self.live.image, self.readout]
+        self.widget = widgets.VBox(children)
+        self.widget.add_class("bn-explorer")
+        for control in self.sliders.values():
+            control.observe(self._on_change, names="value")
+        self.last = None
+
+    def values(self):
+        return {name: control.value for name, control in self.sliders.items()}
+
+    def draw(self, **values):
+        raise NotImplementedError
+
+    def redraw(self):
+        self.readout.value = self.draw(**self.values())
+        self.live.refresh()
+
+    def _on_change(self, _change):
+        self.redraw()
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        self.redraw()
+        display(self.widget)
