@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 
-__all__ = ["setup_notebook", "MINIMUM_VERSIONS"]
+__all__ = ["setup_notebook", "import_tensorflow", "MINIMUM_VERSIONS"]
 
 # Oldest releases the course was checked against; older ones miss APIs the notebooks use
 # (Keras 3.14 restored renorm; TF 2.16 is the first release with Keras 3).
@@ -48,6 +48,30 @@ def _quiet_tensorflow():
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 
+def import_tensorflow():
+    """Import and return ``tensorflow`` without its start-up noise on stderr.
+
+    TF 2.21 writes its oneDNN and CUDA notices straight to file descriptor 2
+    before its logging is configured, so ``TF_CPP_MIN_LOG_LEVEL`` cannot hide
+    them and Jupyter would show them as red stderr in the notebook. Every
+    module of this package that needs TensorFlow imports it through here.
+    """
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    _quiet_tensorflow()
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+    return tensorflow
+
+
 def setup_notebook(seed=0, tensorflow=False):
     """Prepare a notebook: check versions, fix every seed, set the plot style.
 
@@ -75,8 +99,8 @@ def setup_notebook(seed=0, tensorflow=False):
 
     loaded = "NumPy"
     if tensorflow:
+        tf = import_tensorflow()
         import keras
-        import tensorflow as tf
 
         _require("tensorflow", tf.__version__)
         _require("keras", keras.__version__)
