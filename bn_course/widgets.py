@@ -59,7 +59,9 @@ class LiveFigure:
 
     def __init__(self, figure):
         self.figure = figure
-        self.image = widgets.Image(format="png")
+        # Shown at its own pixel size (an Explorer box would otherwise stretch it to the column width,
+        # blurring it and pushing the readout below a 1280x800 screen); shrinks if the column is narrower.
+        self.image = widgets.Image(format="png", layout=widgets.Layout(align_self="flex-start", max_width="100%"))
         self.image.add_class("bn-figure")
 
     def refresh(self):

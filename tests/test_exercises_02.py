@@ -1,0 +1,209 @@
+"""bn_course.exercises, notebook 02: the forward and backward checkers, right and wrong answers."""
+
+import numpy as np
+import pytest
+
+from bn_course.backward_graph import batch_norm_backward_graph, batch_norm_forward_graph
+from bn_course.exercises import check_backward, check_forward
+
+
+def _reduce_axes(x, axis):
+    axis = axis % x.ndim
+    return tuple(a for a in range(x.ndim) if a != axis), axis
+
+
+def _keep_shape(x, axis):
+    shape = [1] * x.ndim
+    shape[axis] = x.shape[axis]
+    return shape
+
+
+def correct(x, gamma, beta, eps=1e-3, axis=-1):
+    others, axis = _reduce_axes(x, axis)
+    mu = x.mean(axis=others, keepdims=True)
+    var = ((x - mu) ** 2).mean(axis=others, keepdims=True)
+    shape = _keep_shape(x, axis)
+    return gamma.reshape(shape) * (x - mu) / np.sqrt(var + eps) + beta.reshape(shape)
+
+
+def unbiased(x, gamma, beta, eps=1e-3, axis=-1):
+    others, axis = _reduce_axes(x, axis)
+    mu = x.mean(axis=others, keepdims=True)
+    var = x.var(axis=others, keepdims=True, ddof=1)
+    shape = _keep_shape(x, axis)
+    return gamma.reshape(shape) * (x - mu) / np.sqrt(var + eps) + beta.reshape(shape)
+
+
+def wrong_axis(x, gamma, beta, eps=1e-3, axis=-1):
+    # np.mean's meaning of `axis` (the reduced one) instead of Keras's (the kept one)
+    mu = x.mean(axis=axis, keepdims=True)
+    var = x.var(axis=axis, keepdims=True)
+    shape = _keep_shape(x, axis % x.ndim)
+    return gamma.reshape(shape) * (x - mu) / np.sqrt(var + eps) + beta.reshape(shape)
+
+
+def batch_axis_only(x, gamma, beta, eps=1e-3, axis=-1):
+    # the 2-D recipe applied to images: statistics per pixel position
+    mu, var = x.mean(axis=0, keepdims=True), x.var(axis=0, keepdims=True)
+    shape = _keep_shape(x, axis % x.ndim)
+    return gamma.reshape(shape) * (x - mu) / np.sqrt(var + eps) + beta.reshape(shape)
+
+
+def eps_outside(x, gamma, beta, eps=1e-3, axis=-1):
+    others, axis = _reduce_axes(x, axis)
+    mu, var = x.mean(axis=others, keepdims=True), x.var(axis=others, keepdims=True)
+    shape = _keep_shape(x, axis)
+    return gamma.reshape(shape) * (x - mu) / (np.sqrt(var) + eps) + beta.reshape(shape)
+
+
+def swapped(x, gamma, beta, eps=1e-3, axis=-1):
+    return correct(x, beta, gamma, eps, axis)
+
+
+def last_axis_gamma(x, gamma, beta, eps=1e-3, axis=-1):
+    others, _ = _reduce_axes(x, axis)
+    mu, var = x.mean(axis=others, keepdims=True), x.var(axis=others, keepdims=True)
+    return gamma * (x - mu) / np.sqrt(var + eps) + beta  # (C,) broadcasts along the LAST axis
+
+
+def in_place(x, gamma, beta, eps=1e-3, axis=-1):
+    y = correct(x, gamma, beta, eps, axis)
+    x -= 1.0
+    return y
+
+
+def dropped_axis(x, gamma, beta, eps=1e-3, axis=-1):
+    return correct(x, gamma, beta, eps, axis).mean(axis=0)
+
+
+def untouched(x, gamma, beta, eps=1e-3, axis=-1):
+    raise NotImplementedError  # your code here
+
+
+def test_correct_forward_passes():
+    result = check_forward(correct)
+    assert result.passed, result
+
+
+def test_keras_style_package_function_passes():
+    from bn_course.numpy_bn import batch_norm
+
+    assert check_forward(batch_norm).passed
+
+
+def test_untouched_forward_is_not_attempted():
+    assert check_forward(untouched).status == "not attempted"
+
+
+@pytest.mark.parametrize(
+    "fn, words",
+    [
+        (unbiased, "unbiased variance"),
+        (wrong_axis, "wrong axes"),
+        (batch_axis_only, "batch axis only"),
+        (eps_outside, "under the square root"),
+        (swapped, "swapped"),
+        (last_axis_gamma, "reshape gamma"),
+        (in_place, "in place"),
+        (dropped_axis, "keepdims"),
+        (lambda *args, **kwargs: None, "returned None"),
+    ],
+    ids=["unbiased", "wrong-axis", "batch-axis-only", "eps-outside", "swapped", "broadcast",
+         "in-place", "dropped-axis", "none"],
+)
+def test_wrong_forward_gets_a_specific_hint(fn, words):
+    result = check_forward(fn)
+    assert result.status == "failed", result
+    assert words in result.message, result
+
+
+def test_wrong_axis_is_caught_on_the_first_2d_case():
+    # a learner who only does (N, D) and uses np.mean's axis meaning fails at once, not on a 4-D case
+    assert "(8, 3)" in check_forward(wrong_axis).message
+
+
+def test_unrecognised_mistake_gets_the_generic_steps():
+    result = check_forward(lambda x, g, b, eps=1e-3, axis=-1: correct(x, g, b, eps, axis) * 1.01)
+    assert result.status == "failed" and "Check the four steps" in result.message
+
+
+def closed_form_backward(dy, x, gamma, eps=1e-3):
+    m = x.shape[0]
+    mu, var = x.mean(axis=0), x.var(axis=0)
+    x_hat = (x - mu) / np.sqrt(var + eps)
+    dbeta, dgamma = dy.sum(axis=0), (dy * x_hat).sum(axis=0)
+    dx = gamma / (m * np.sqrt(var + eps)) * (m * dy - dbeta - x_hat * dgamma)
+    return dx, dgamma, dbeta
+
+
+def graph_backward(dy, x, gamma, eps=1e-3):
+    _, cache = batch_norm_forward_graph(x, gamma, np.zeros_like(gamma), eps=eps)
+    return batch_norm_backward_graph(dy, cache)
+
+
+def constants_backward(dy, x, gamma, eps=1e-3):
+    dx, dgamma, dbeta = closed_form_backward(dy, x, gamma, eps)
+    return dy * gamma / np.sqrt(x.var(axis=0) + eps), dgamma, dbeta
+
+
+@pytest.mark.parametrize("fn", [closed_form_backward, graph_backward])
+def test_correct_backward_passes(fn):
+    result = check_backward(fn)
+    assert result.passed, result
+
+
+def test_backward_mistakes_get_hints():
+    assert "constants" in check_backward(constants_backward).message
+
+    def x_not_x_hat(dy, x, gamma, eps=1e-3):
+        dx, _, dbeta = closed_form_backward(dy, x, gamma, eps)
+        return dx, (dy * x).sum(axis=0), dbeta
+
+    assert "x_hat" in check_backward(x_not_x_hat).message
+
+    def keepdims(dy, x, gamma, eps=1e-3):
+        dx, dgamma, dbeta = closed_form_backward(dy, x, gamma, eps)
+        return dx, dgamma[None, :], dbeta
+
+    assert "shape" in check_backward(keepdims).message
+    assert check_backward(lambda dy, x, gamma, eps=1e-3: (dy, dy)).status == "failed"
+
+
+def test_untouched_backward_is_not_attempted():
+    def todo(dy, x, gamma, eps=1e-3):
+        raise NotImplementedError  # your code here
+
+    assert check_backward(todo).status == "not attempted"
+
+
+def test_backward_missing_one_path_is_named():
+    def only_variance_path(dy, x, gamma, eps=1e-3):
+        dx, dgamma, dbeta = closed_form_backward(dy, x, gamma, eps)
+        inv = 1 / np.sqrt(x.var(axis=0) + eps)
+        return dx + inv * (dy * gamma).sum(axis=0) / x.shape[0], dgamma, dbeta  # mean path removed
+
+    def only_mean_path(dy, x, gamma, eps=1e-3):
+        dx, dgamma, dbeta = closed_form_backward(dy, x, gamma, eps)
+        var = x.var(axis=0)
+        x_hat = (x - x.mean(axis=0)) / np.sqrt(var + eps)
+        variance_path = -x_hat / np.sqrt(var + eps) * (dy * gamma * x_hat).sum(axis=0) / x.shape[0]
+        return dx - variance_path, dgamma, dbeta
+
+    assert "path through the mean" in check_backward(only_variance_path).message
+    assert "path through the variance" in check_backward(only_mean_path).message
+
+
+def test_keras_fact_stated_in_notebook_02_wrong_axis_on_channels_first():
+    """Notebook 02 (NumPy only) says: Keras's default axis=-1 on (N, C, H, W) data builds gamma
+    with W entries and normalizes per image column without complaint. Checked here, with Keras."""
+    from bn_course.env import import_tensorflow
+
+    import_tensorflow()
+    import keras
+
+    x = np.random.default_rng(0).normal(size=(4, 3, 2, 5)).astype("float32")   # C = 3, W = 5
+    layer = keras.layers.BatchNormalization()
+    y = np.asarray(layer(x, training=True))
+    assert tuple(layer.gamma.shape) == (5,)
+    np.testing.assert_allclose(y.mean(axis=(0, 1, 2)), 0.0, atol=1e-5)   # normalized per column of W
+    assert np.abs(y.mean(axis=(0, 2, 3))).max() > 1e-3                    # not per channel

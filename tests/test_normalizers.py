@@ -1,0 +1,89 @@
+"""bn_course.normalizers: layer, group and instance norm against Keras, and their invariants."""
+
+import numpy as np
+import pytest
+
+from bn_course.normalizers import NORMALIZERS, group_norm, instance_norm, layer_norm, statistic_labels
+
+
+@pytest.fixture(scope="module")
+def keras():
+    from bn_course.env import import_tensorflow
+
+    import_tensorflow()
+    import keras
+
+    return keras
+
+
+def _images(shape=(3, 4, 5, 6), seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.normal(1.0, 2.0, size=shape) + rng.uniform(-3, 3, size=shape[-1])).astype(np.float32)
+
+
+@pytest.mark.parametrize("groups", [1, 2, 3, 6])
+def test_group_norm_matches_keras(keras, groups):
+    x = _images()
+    rng = np.random.default_rng(1)
+    gamma, beta = rng.normal(size=6), rng.normal(size=6)
+    layer = keras.layers.GroupNormalization(groups=groups)
+    layer.build(x.shape)
+    layer.set_weights([gamma, beta])
+    np.testing.assert_allclose(np.asarray(layer(x)), group_norm(x, gamma, beta, groups), atol=2e-5)
+
+
+def test_instance_norm_is_keras_groups_minus_one(keras):
+    x = _images()
+    layer = keras.layers.GroupNormalization(groups=-1)
+    np.testing.assert_allclose(np.asarray(layer(x)), instance_norm(x), atol=2e-5)
+
+
+@pytest.mark.parametrize("axis", [-1, (1, 2, 3), (2, 3)])
+def test_layer_norm_matches_keras(keras, axis):
+    x = _images()
+    layer = keras.layers.LayerNormalization(axis=list(np.atleast_1d(axis)))
+    layer.build(x.shape)
+    shapes = [tuple(w.shape) for w in layer.weights]
+    rng = np.random.default_rng(2)
+    gamma, beta = rng.normal(size=shapes[0]), rng.normal(size=shapes[1])
+    layer.set_weights([gamma, beta])
+    np.testing.assert_allclose(np.asarray(layer(x)), layer_norm(x, gamma, beta, axis=axis), atol=2e-5)
+
+
+def test_special_cases_and_invariants():
+    x = _images().astype(np.float64)
+    np.testing.assert_allclose(group_norm(x, groups=1), layer_norm(x, axis=(1, 2, 3)))
+    np.testing.assert_allclose(group_norm(x, groups=6), instance_norm(x))
+    y = group_norm(x, groups=2)
+    grouped = y.reshape(3, 4, 5, 2, 3)
+    np.testing.assert_allclose(grouped.mean(axis=(1, 2, 4)), 0.0, atol=1e-12)
+    # a sample's output does not depend on the rest of the batch
+    np.testing.assert_allclose(group_norm(x[:1], groups=2), y[:1])
+    before = x.copy()
+    group_norm(x, np.ones(6), np.zeros(6), groups=3)
+    np.testing.assert_array_equal(x, before)
+
+
+def test_bad_arguments_are_named():
+    x = _images()
+    with pytest.raises(ValueError, match="groups=4 must divide"):
+        group_norm(x, groups=4)
+    with pytest.raises(ValueError, match="groups must be a positive"):
+        group_norm(x, groups=0)
+    with pytest.raises(ValueError, match="gamma"):
+        group_norm(x, np.ones(5), groups=2)
+    with pytest.raises(ValueError, match="batch axis"):
+        layer_norm(x, axis=(0, 1))
+    with pytest.raises(ValueError, match="eps"):
+        layer_norm(x, eps=-1.0)
+
+
+def test_statistic_labels_count_the_means():
+    n, c, g = 4, 6, 3
+    counts = {kind: len(np.unique(statistic_labels(kind, n, c, groups=g))) for kind in NORMALIZERS}
+    assert counts == {"batch": c, "layer": n, "group": n * g, "instance": n * c}
+    np.testing.assert_array_equal(statistic_labels("group", 1, 6, groups=3), [[0, 0, 1, 1, 2, 2]])
+    with pytest.raises(ValueError):
+        statistic_labels("group", n, c, groups=4)
+    with pytest.raises(ValueError):
+        statistic_labels("weight", n, c)
