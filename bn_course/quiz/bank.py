@@ -125,6 +125,27 @@ def _read(name):
     return data
 
 
+def _import_jsonschema():
+    """Import jsonschema without its optional ``rfc3987_syntax`` (about 4 s to import).
+
+    jsonschema only uses that package to check the "iri" string format, which
+    the bank schema does not use; hiding it while jsonschema is first imported
+    keeps a quiz cell fast. Later imports of ``rfc3987_syntax`` work as usual.
+    """
+    import sys
+
+    if "jsonschema" in sys.modules or "rfc3987_syntax" in sys.modules:
+        import jsonschema
+
+        return jsonschema
+    sys.modules["rfc3987_syntax"] = None  # makes `import rfc3987_syntax` raise ImportError
+    try:
+        import jsonschema
+    finally:
+        del sys.modules["rfc3987_syntax"]
+    return jsonschema
+
+
 def _validate_schema(data, filename):
     """Raise :class:`BankError` naming the first schema violation and where it is.
 
@@ -132,8 +153,7 @@ def _validate_schema(data, filename):
     failing question is re-checked against the branch of its own kind, and a
     failing option against the right- or wrong-option rules it claims to follow.
     """
-    import jsonschema
-
+    jsonschema = _import_jsonschema()
     schema = json.loads((quiz_dir() / "schema.json").read_text(encoding="utf-8"))
     defs = schema["$defs"]
 
