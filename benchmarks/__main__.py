@@ -1,4 +1,4 @@
-"""`python -m benchmarks [--repeats N] [--only SECTION ...] [--update-readme]`: print the report."""
+"""`python -m benchmarks [--repeats N] [--only SECTION ...] [--skip SECTION ...] [--update-readme]`: print the report."""
 
 import argparse
 import os
@@ -6,13 +6,18 @@ import platform
 import re
 from pathlib import Path
 
-from benchmarks import notebooks, numpy_backward, startup
+from benchmarks import folding, layer, notebooks, numpy_backward, sliders, startup
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = ROOT / "notebooks"
+# In the issue's order. "notebooks" is by far the slowest (every notebook, several times, in a
+# fresh kernel): leave it out with `--skip notebooks` or pick sections with `--only`.
 SECTIONS = {
     "notebooks": lambda r: notebooks.run(r, NOTEBOOK_DIR),
+    "sliders": sliders.run,
     "numpy": numpy_backward.run,
+    "layer": layer.run,
+    "folding": folding.run,
     "startup": lambda r: startup.run(r, NOTEBOOK_DIR),
 }
 BEGIN, END = "<!-- benchmarks:begin -->", "<!-- benchmarks:end -->"
@@ -28,6 +33,14 @@ def machine():
     except OSError:
         pass
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+
+
+def load():
+    """The 1-minute load average (other processes competing for the CPU inflate every figure)."""
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except OSError:  # not available on this platform
+        return "unknown"
 
 
 def table(rows):
@@ -54,16 +67,21 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="The course's performance report.")
     parser.add_argument("--repeats", type=int, default=5, help="runs per figure (notebooks use min(3, N))")
     parser.add_argument("--only", nargs="+", choices=sorted(SECTIONS), help="run only these sections")
+    parser.add_argument("--skip", nargs="+", choices=sorted(SECTIONS), default=[],
+                        help="leave these sections out (e.g. --skip notebooks)")
     parser.add_argument("--update-readme", action="store_true", help="write the table into README.md")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
     rows = []
-    for name in args.only or SECTIONS:
+    names = [name for name in (args.only or SECTIONS) if name not in args.skip]
+    load_before = load()
+    for name in names:
         repeats = min(3, args.repeats) if name == "notebooks" else args.repeats
         print(f"measuring {name} ({repeats} runs each)...", flush=True)
         rows += SECTIONS[name](repeats)
-    report = f"Measured on: {machine()}\n\n{table(rows)}"
+    report = (f"Measured on: {machine()}; load average {load_before} at the start, {load()} at the end "
+              f"(sections: {', '.join(names)})\n\n{table(rows)}")
     print()
     print(report)
     if args.update_readme:

@@ -8,7 +8,7 @@ import time
 import nbformat
 from nbclient import NotebookClient
 
-from benchmarks.timing import Row, format_seconds, median
+from benchmarks.timing import QUIET_KERNEL, Row, format_seconds, median
 
 
 def _imports_and_setup(notebook):
@@ -32,6 +32,7 @@ def _imports_and_setup(notebook):
 
 def _execute(notebook, directory):
     client = NotebookClient(notebook, timeout=600, kernel_name="python3",
+                            extra_arguments=QUIET_KERNEL,
                             resources={"metadata": {"path": str(directory)}})
     start = time.perf_counter()
     client.execute()

@@ -4,7 +4,7 @@ import subprocess
 import sys
 import time
 
-from benchmarks.timing import Row, format_seconds, median, time_calls
+from benchmarks.timing import QUIET_KERNEL, Row, format_seconds, median, time_calls
 
 _IMPORT = "import bn_course, bn_course.numpy_bn, sys; assert 'tensorflow' not in sys.modules"
 
@@ -22,6 +22,7 @@ def first_output_seconds(notebook_path):
     first = next(c for c in notebook.cells if c.cell_type == "code" and c.source.strip())
     single = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(first.source)])
     client = NotebookClient(single, timeout=300, kernel_name="python3",
+                            extra_arguments=QUIET_KERNEL,
                             resources={"metadata": {"path": str(notebook_path.parent)}})
     start = time.perf_counter()
     client.execute()

@@ -4,7 +4,11 @@ import statistics
 import time
 from dataclasses import dataclass
 
-__all__ = ["Row", "time_calls", "median", "percentile", "format_seconds"]
+__all__ = ["Row", "time_calls", "median", "percentile", "format_seconds", "QUIET_KERNEL"]
+
+#: Kernel arguments for every kernel the report starts: ipykernel would otherwise warn on stderr,
+#: each time, that its local TCP transport is unencrypted (errors are still shown).
+QUIET_KERNEL = ["--IPKernelApp.log_level=ERROR"]
 
 
 @dataclass

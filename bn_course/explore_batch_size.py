@@ -23,7 +23,6 @@ which makes the standard error smaller by ``sqrt((N - B) / (N - 1))``; the funct
 draw with replacement, the clean i.i.d. case.)
 """
 
-import io
 
 import ipywidgets as widgets
 import numpy as np
@@ -143,13 +142,6 @@ def batch_size_curves(features, sizes=BATCH_SIZES, n_batches=1000, eps=1e-3, see
     return out
 
 
-def _png(canvas):
-    """The Agg canvas's pixels as PNG bytes, fast compression (redraw latency matters)."""
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(np.asarray(canvas.buffer_rgba())).save(buffer, format="png", compress_level=1)
-    return buffer.getvalue()
 
 
 def _batch_size_slider(sizes, value):
@@ -213,26 +205,9 @@ class BatchSizeExplorer(Explorer):
         ax_curve.set_xticks(sizes, [str(s) for s in sizes])
         ax_curve.minorticks_off()
         ax_curve.legend(loc="lower left", fontsize=9)
-        self._dynamic = [self._mean_steps, self._band, self._std_steps, self._std_mean, self._marker]
-        for artist in self._dynamic:
-            artist.set_animated(True)
-        self._background = None
-        super().__init__(sliders, figure, title="How noisy are the batch statistics?")
-
-    def redraw(self):
-        """Compute, then blit the moving artists onto the static background (drawn once)."""
-        readout = self.draw(**self.values())
-        canvas = self.live.figure.canvas
-        if self._background is None:
-            canvas.draw()  # animated artists are skipped: this is the static background
-            self.live.figure.set_layout_engine("none")  # keep the layout found by the first draw
-            self._background = canvas.copy_from_bbox(self.live.figure.bbox)
-        else:
-            canvas.restore_region(self._background)
-        for artist in self._dynamic:
-            artist.axes.draw_artist(artist)
-        self.live.image.value = _png(canvas)
-        self.readout.value = readout
+        dynamic = [self._mean_steps, self._band, self._std_steps, self._std_mean, self._marker]
+        super().__init__(sliders, figure, dynamic=dynamic,
+                         title="How noisy are the batch statistics?")
 
     def draw(self, batch_size):
         c = self.curves

@@ -298,6 +298,8 @@ def _png(canvas):
     return buffer.getvalue()
 
 
+#: Share per histogram bin shown darkest in the explorer (an even spread gives 1/40 = 0.025).
+HISTOGRAM_VMAX = 0.12
 #: Relative gradient std shown on the explorer's log axis (values outside are pinned to its edges).
 GRADIENT_RANGE = (1e-12, 1e4)
 
@@ -306,8 +308,9 @@ class DepthExplorer(Explorer):
     """Init-scale and depth sliders, an activation switch and a BN checkbox for a deep MLP.
 
     Three panels share the layer axis (layer 1, next to the input, at the top):
-    the histogram of each layer's activations on the batch (each row scaled to its own
-    peak: darker = more units),
+    the histogram of each layer's activations on the batch (colour = share of the layer's
+    values in each of the 40 bins; 1/40 = 2.5 % if spread evenly, darkest at
+    :data:`HISTOGRAM_VMAX` or more),
     the share of saturated units per layer, and each layer's gradient spread
     ``std(dL/dW_l)`` relative to the last layer's (log scale: a value of 1e-6 at
     layer 1 means the first layer gets a million times smaller gradients).
@@ -344,7 +347,7 @@ class DepthExplorer(Explorer):
         self.ax_hist, self.ax_sat, self.ax_grad = figure.subplots(1, 3, width_ratios=[1.5, 1.0, 1.0])
         layers = np.arange(1, self.max_depth + 1)
         self.image = self.ax_hist.imshow(np.zeros((self.max_depth, HIST_BINS)), aspect="auto", cmap="Blues",
-                                         vmin=0.0, vmax=1.0, interpolation="nearest",
+                                         vmin=0.0, vmax=HISTOGRAM_VMAX, interpolation="nearest",
                                          extent=(-1.0, 1.0, self.max_depth + 0.5, 0.5))
         self.bars = self.ax_sat.barh(layers, np.zeros(self.max_depth), height=0.7, color="tab:red")
         (self.grad_line,) = self.ax_grad.plot(np.ones(self.max_depth), layers, "o-", color="tab:blue",
@@ -370,33 +373,36 @@ class DepthExplorer(Explorer):
         self._dynamic = (self.image, *self.bars, self.grad_line)
         for artist in self._dynamic:
             artist.set_animated(True)
-        self._background = None
-        self._background_key = None
+        self._backgrounds = {}
         super().__init__(sliders, figure, title="Activations and gradients, layer by layer, at initialization")
 
-    def _static_key(self, values):
-        return values["activation"]
+    def _set_static(self, activation):
+        """The parts of the figure that depend only on the activation (its output range)."""
+        low, high = _RANGE[activation]
+        self.image.set_extent((low, high, self.max_depth + 0.5, 0.5))
+        self.ax_hist.set_xlim(low, high)
+        self.ax_hist.set_xticks(np.linspace(low, high, 5))
+        self.ax_hist.set_xlabel(f"{activation} activation value", fontsize=12)
 
     def redraw(self):
-        """Compute, then blit the changing artists onto the cached axes (full draw only for a new activation)."""
+        """Compute, then blit the changing artists onto a cached background (one per activation).
+
+        The first draw fixes the layout; each activation's static background (axes,
+        ticks, labels) is drawn once and kept, so every later update only draws the
+        histogram image, the bars and the gradient line.
+        """
         values = self.values()
         readout = self.draw(**values)
         figure = self.live.figure
         canvas = figure.canvas
-        key = self._static_key(values)
-        if self._background is None or self._background_key != key:
-            low, high = _RANGE[values["activation"]]
-            self.image.set_extent((low, high, self.max_depth + 0.5, 0.5))
-            self.ax_hist.set_xlim(low, high)
-            self.ax_hist.set_xlabel(f"{values['activation']} activation value", fontsize=12)
-            if self._background is not None:
-                figure.set_layout_engine("constrained")
+        key = values["activation"]
+        self._set_static(key)
+        if key not in self._backgrounds:
             canvas.draw()  # animated artists are skipped
-            figure.set_layout_engine("none")  # keep the layout found by this draw
-            self._background = canvas.copy_from_bbox(figure.bbox)
-            self._background_key = key
+            figure.set_layout_engine("none")  # keep the layout found by the first draw
+            self._backgrounds[key] = canvas.copy_from_bbox(figure.bbox)
         else:
-            canvas.restore_region(self._background)
+            canvas.restore_region(self._backgrounds[key])
         for artist in self._dynamic:
             artist.axes.draw_artist(artist)
         self.live.image.value = _png(canvas)
@@ -407,7 +413,7 @@ class DepthExplorer(Explorer):
         stats = depth_statistics(self.x, self.y, depth=depth, init_scale=init_scale, activation=activation,
                                  bn=bn, weights=self.weights)
         image = np.full((self.max_depth, HIST_BINS), np.nan)
-        image[:depth] = stats.histograms / stats.histograms.max(axis=1, keepdims=True)  # each row to its peak
+        image[:depth] = stats.histograms
         self.image.set_data(np.ma.masked_invalid(image))
         for layer, bar in enumerate(self.bars):
             bar.set_width(stats.saturated[layer] if layer < depth else 0.0)

@@ -12,7 +12,6 @@ and the *identity point* gamma = sqrt(var + eps), beta = mu gives y = x exactly:
 BN can always undo itself, so normalizing never removes what a layer could represent.
 """
 
-import io
 
 import ipywidgets as widgets
 import numpy as np
@@ -87,13 +86,6 @@ def formula_state(x, gamma, beta, eps, edges=HIST_EDGES):
     }
 
 
-def _png(canvas):
-    """The Agg canvas's current pixels as PNG bytes (fast compression: redraw latency matters)."""
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(np.asarray(canvas.buffer_rgba())).save(buffer, format="png", compress_level=1)
-    return buffer.getvalue()
 
 
 class FormulaExplorer(Explorer):
@@ -144,11 +136,9 @@ class FormulaExplorer(Explorer):
         # (no y tick labels, so rescaling the counts changes no text); every update redraws
         # only these artists. Text is what makes a full matplotlib draw slow (~50-80 ms),
         # against a few ms for this.
-        self._dynamic = (self.bars_x, self.ghost, self.bars_y, self.mean_line)
-        for artist in self._dynamic:
-            artist.set_animated(True)
-        self._background = None
-        super().__init__(sliders, figure, title="γ, β and ε: one feature before and after batch normalization")
+        dynamic = (self.bars_x, self.ghost, self.bars_y, self.mean_line)
+        super().__init__(sliders, figure, dynamic=dynamic,
+                         title="γ, β and ε: one feature before and after batch normalization")
         self.identity_button = widgets.Button(description="Snap to identity: γ = √(σ²+ε), β = μ",
                                               layout={"width": "300px"})
         self.identity_button.add_class("bn-button")
@@ -177,22 +167,6 @@ class FormulaExplorer(Explorer):
         finally:
             self._holding = False
         self.redraw()
-
-    def redraw(self):
-        """Compute, then blit the moving artists onto the background drawn once."""
-        readout = self.draw(**self.values())
-        figure = self.live.figure
-        canvas = figure.canvas
-        if self._background is None:
-            canvas.draw()  # everything but the animated artists
-            figure.set_layout_engine("none")  # freeze the constrained layout found by this draw
-            self._background = canvas.copy_from_bbox(figure.bbox)
-        else:
-            canvas.restore_region(self._background)
-        for artist in self._dynamic:
-            artist.axes.draw_artist(artist)
-        self.live.image.value = _png(canvas)
-        self.readout.value = readout
 
     def snap_to_identity(self):
         """Move gamma and beta to the identity point of the current feature and eps."""

@@ -26,7 +26,6 @@ instead of the training-mode mean 0 and standard deviation ~1. The moving varian
 averages *biased* batch variances, whose expectation is (n - 1) / n * sigma**2.
 """
 
-import io
 import math
 
 import numpy as np
@@ -169,13 +168,6 @@ def warmup_state(stream, momentum, step, init_mean=0.0, init_var=1.0, eps=1e-3):
     }
 
 
-def _png(canvas):
-    """The Agg canvas's pixels as PNG bytes, fast compression (redraw latency matters)."""
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(np.asarray(canvas.buffer_rgba())).save(buffer, format="png", compress_level=1)
-    return buffer.getvalue()
 
 
 class MomentumExplorer(Explorer):
@@ -232,27 +224,10 @@ class MomentumExplorer(Explorer):
             ax.set_ylim(*ylim)
             ax.tick_params(labelsize=11)
             ax.legend(loc="lower right" if ax is not self.ax_gap else "upper right", fontsize=10)
-        self._dynamic = [self.line_mean, self.line_var, self.line_inf_mean, self.line_inf_std,
+        dynamic = [self.line_mean, self.line_var, self.line_inf_mean, self.line_inf_std,
                          *self.markers, *self.dots]
-        for artist in self._dynamic:
-            artist.set_animated(True)
-        self._background = None
-        super().__init__(sliders, figure, title="Momentum and warm-up: moving statistics from 0 and 1 to the population")
-
-    def redraw(self):
-        """Compute, then blit the moving artists onto the static background (drawn once)."""
-        readout = self.draw(**self.values())
-        canvas = self.live.figure.canvas
-        if self._background is None:
-            canvas.draw()  # animated artists are skipped: this is the static background
-            self.live.figure.set_layout_engine("none")  # keep the layout found by the first draw
-            self._background = canvas.copy_from_bbox(self.live.figure.bbox)
-        else:
-            canvas.restore_region(self._background)
-        for artist in self._dynamic:
-            artist.axes.draw_artist(artist)
-        self.live.image.value = _png(canvas)
-        self.readout.value = readout
+        super().__init__(sliders, figure, dynamic=dynamic,
+                         title="Momentum and warm-up: moving statistics from 0 and 1 to the population")
 
     def draw(self, momentum, step):
         state = warmup_state(self.stream, momentum, step, eps=self.eps)

@@ -25,7 +25,7 @@ import numpy as np
 
 from bn_course.env import import_tensorflow
 from bn_course.experiments import build_mlp
-from bn_course.explore_depth import SATURATION_THRESHOLD, saturated_share
+from bn_course.explore_depth import saturated_share
 
 tf = import_tensorflow()
 import keras  # noqa: E402

@@ -247,16 +247,33 @@ class JupyterLab:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 pass
-        # Kernels live in the server's process group; make sure none outlives the test.
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            time.sleep(1)
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         if self.process.poll() is None:
-            self.process.wait(timeout=10)
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)  # the server's own process group
+                self.process.wait(timeout=10)
+            except (ProcessLookupError, PermissionError, subprocess.TimeoutExpired):
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        # Kernels run in sessions of their own; any left over is found by its connection file,
+        # which lives in this server's runtime folder, so only this test's kernels are touched.
+        for pid in self.leftover_kernels():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         self._log.close()
+
+    def leftover_kernels(self) -> list[int]:
+        runtime = str(self.workdir / "jupyter" / "runtime")
+        pids = []
+        for entry in Path("/proc").glob("[0-9]*"):
+            try:
+                command = (entry / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if runtime in command and "kernel" in command:
+                pids.append(int(entry.name))
+        return pids
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -432,6 +449,11 @@ SLIDER_PROBE_JS = """
     src: img ? img.src : null,
     loaded: img ? (img.complete && img.naturalWidth > 0) : null,
     explorer: Array.from(document.querySelectorAll('.bn-explorer')).indexOf(s.closest('.bn-explorer')),
+    kernel: (() => {
+      const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+      const session = panel && panel.sessionContext && panel.sessionContext.session;
+      return session && session.kernel ? session.kernel.status : 'none';
+    })(),
   };
 }
 """

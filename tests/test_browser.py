@@ -78,7 +78,10 @@ def browser():
     except ImportError:
         _missing_browser("the playwright Python package is not installed (pip install -r requirements.txt)")
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        try:
+            chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        except Exception as error:  # found but broken (missing libraries, ...): say so, never skip
+            pytest.fail(f"Chromium at {executable} did not start: {error}", pytrace=False)
         try:
             yield chromium
         finally:
@@ -108,8 +111,11 @@ def screenshots(request):
 
 
 @pytest.fixture
-def context(browser, lab):
+def context(request, browser, lab, screenshots):
+    """``context()`` opens a page in a fresh browser profile; all are closed and their kernels
+    stopped afterwards. If the test failed, the pages still open are saved as screenshots."""
     contexts = []
+    failed_before = request.session.testsfailed
 
     def new_page():
         ctx = browser.new_context(viewport=VIEWPORT)
@@ -118,6 +124,14 @@ def context(browser, lab):
         return ctx.new_page()
 
     yield new_page
+    if request.session.testsfailed > failed_before:
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+        for i, page in enumerate(p for ctx in contexts for p in ctx.pages):
+            try:
+                page.screenshot(path=str(screenshots / f"FAILED-{name}-{i}.png"))
+            except Exception:  # the page may be the reason for the failure
+                pass
+        print(f"JupyterLab log: {lab.log_path}\n{lab.log_tail(15)}")
     for ctx in contexts:
         ctx.close()
     lab.shutdown_kernels()
@@ -200,23 +214,28 @@ def layout_problems(page, selector):
     return problems
 
 
-def settle(page, slider, before, timeout=30.0, quiet=0.6):
-    """Wait until the explorer's readout/figure stop changing after a move; returns (state, latency)."""
+def settle(slider, before, timeout=30.0, quiet=0.6):
+    """Wait until the explorer's readout/figure changed and then stayed put for ``quiet`` s with
+    the kernel idle (the readout and the figure arrive in separate messages).
+
+    Returns (state, seconds from the key press to the first visible change, or None)."""
     started = time.monotonic()
     first_change = None
-    last = slider.evaluate(SLIDER_PROBE_JS)
-    last_change = time.monotonic()
+    shown = lambda state: (state["readout"], state["src"], state["value"])  # noqa: E731
+    now = slider.evaluate(SLIDER_PROBE_JS)
+    last_shown, last_change = shown(now), time.monotonic()
     while time.monotonic() - started < timeout:
         time.sleep(0.05)
         now = slider.evaluate(SLIDER_PROBE_JS)
-        if (now["readout"], now["src"], now["value"]) != (last["readout"], last["src"], last["value"]):
-            last, last_change = now, time.monotonic()
-        if first_change is None and (now["readout"], now["src"]) != (before["readout"], before["src"]):
+        if shown(now) != last_shown:
+            last_shown, last_change = shown(now), time.monotonic()
+        changed = (now["readout"], now["src"]) != (before["readout"], before["src"])
+        if changed and first_change is None:
             first_change = time.monotonic() - started
-        if (now["readout"], now["src"]) != (before["readout"], before["src"]) and now["loaded"] is not False \
+        if changed and now["loaded"] is not False and now["kernel"] == "idle" \
                 and time.monotonic() - last_change >= quiet:
-            return now, first_change
-    return last, first_change
+            break
+    return now, first_change
 
 
 def press(page, slider, key):
@@ -224,7 +243,7 @@ def press(page, slider, key):
     handle.focus()
     before = slider.evaluate(SLIDER_PROBE_JS)
     page.keyboard.press(key)
-    return before, *settle(page, slider, before)
+    return before, *settle(slider, before)
 
 
 def exercise_slider(page, slider, stem):

@@ -83,6 +83,8 @@ def test_checkpoints_accuracy_and_divergence():
                                x_test=XT, y_test=YT, eval_every=10, probe=lambda ms: calls.append(len(ms)) or 1)
     np.testing.assert_array_equal(result.steps, [0, 10, 20, 25])
     assert result.test_accuracy.shape == (4, 2) and result.loss.shape == (4, 2)
+    assert result.step_loss.shape == (25, 2)
+    np.testing.assert_allclose(result.loss[1, 1], result.step_loss[:10, 1].mean())
     assert np.isnan(result.loss[0]).all() and calls == [2, 2, 2, 2] and result.probes == [1, 1, 1, 1]
     assert result.diverged.tolist() == [True, False]
     assert np.isinf(result.loss[-1, 0]) and np.isfinite(result.loss[-1, 1])
@@ -137,21 +139,58 @@ def test_figure1_experiment_shapes_and_probe():
         ex.figure1_experiment(X, Y, XT, YT, steps=1, hidden=(6, 6, 6), unit=6)
 
 
-def test_sigmoid_input_probe_gives_the_sigmoids_input():
+def test_sigmoid_inputs_are_what_the_sigmoid_sees_in_training_mode():
     x = XT[:50]
     plain = ex.build_mlp(hidden=(5, 6), activation="sigmoid", bn=None, seed=0)
-    z = ex._sigmoid_input_probe(plain)(x)
+    z = ex._sigmoid_inputs(plain, x)
     hidden_out = keras.Model(plain.inputs[0], plain.layers[1].output)(x, training=False)
     np.testing.assert_allclose(1 / (1 + np.exp(-z)), hidden_out.numpy(), rtol=1e-5, atol=1e-6)
     normed = ex.build_mlp(hidden=(5, 6), activation="sigmoid", bn="before", seed=0)
     normed.layers[4].gamma.assign(np.linspace(0.5, 2.0, 6))
     normed.layers[4].beta.assign(np.linspace(-1.0, 1.0, 6))
-    z = ex._sigmoid_input_probe(normed)(x)
-    bn_layers = [normed.layers[1], normed.layers[4]]
-    for layer in bn_layers:  # the probe itself never touches the moving statistics
+    z = ex._sigmoid_inputs(normed, x)
+    for layer in (normed.layers[1], normed.layers[4]):  # computing it never touches the moving statistics
         np.testing.assert_array_equal(layer.moving_mean.numpy(), 0.0)
     sigmoid_out = keras.Model(normed.inputs[0], normed.layers[5].output)(x, training=True)
     np.testing.assert_allclose(1 / (1 + np.exp(-z)), sigmoid_out.numpy(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("bn", [None, "before", "after"])
+def test_numpy_forward_matches_keras_in_both_modes(bn):
+    model = ex.build_mlp(hidden=(12, 7), bn=bn, seed=2, momentum=0.5)
+    ex.train_lockstep([model], X, Y, steps=6, learning_rates=0.5, batch_size=40)   # non-trivial moving stats
+    inference = ex.mlp_forward_numpy(model, XT)
+    np.testing.assert_allclose(inference[-1], model(XT, training=False).numpy(), rtol=1e-4, atol=1e-6)
+    assert len(inference) == len(model.layers)
+    if bn is not None:
+        training = ex.mlp_forward_numpy(model, XT, training=True)        # computed first: Keras updates the stats
+        np.testing.assert_allclose(training[-1], model(XT, training=True).numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_chunks_and_xla_give_the_same_training():
+    def run(**kwargs):
+        model = ex.build_mlp(hidden=(8,), bn="before", seed=4)
+        result = ex.train_lockstep([model], X, Y, steps=12, learning_rates=0.3, batch_size=30, seeds=2, **kwargs)
+        return _weights(model), result.step_loss
+
+    reference, losses = run()
+    for kwargs in ({"eval_every": 1}, {"eval_every": 5}, {"jit_compile": True}):
+        weights, step_loss = run(**kwargs)
+        np.testing.assert_allclose(step_loss, losses, rtol=1e-4, atol=1e-6)
+        for got, want in zip(weights, reference):
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_unsupported_models_are_refused_clearly():
+    with pytest.raises(ValueError, match="flat"):
+        ex.train_lockstep([ex.build_cnn()], DIGITS.x_train, DIGITS.y_train, steps=1)
+    dropout = keras.Sequential([keras.Input(shape=(64,)), keras.layers.Dropout(0.5),
+                                keras.layers.Dense(10, activation="softmax")])
+    with pytest.raises(ValueError, match="not Dropout"):
+        ex.train_lockstep([dropout], X, Y, steps=1)
+    no_softmax = keras.Sequential([keras.Input(shape=(64,)), keras.layers.Dense(10)])
+    with pytest.raises(ValueError, match="softmax"):
+        ex.train_lockstep([no_softmax], X, Y, steps=1)
 
 
 def test_figure1_result_helpers():

@@ -1,0 +1,42 @@
+"""bn_course.widgets: sliders carry their CSS classes; the blitted picture equals a full draw."""
+
+import numpy as np
+
+from bn_course.widgets import Explorer, new_figure, slider
+
+
+class _LineExplorer(Explorer):
+    def __init__(self):
+        figure, ax = new_figure()
+        self.xs = np.linspace(0, 1, 50)
+        (self.line,) = ax.plot(self.xs, self.xs)
+        ax.set(ylim=(-3, 3), title="a line")
+        super().__init__({"slope": slider("slope", "slope", -2.0, 2.0, 0.1, 1.0)}, figure, dynamic=[self.line])
+
+    def draw(self, slope):
+        self.line.set_ydata(slope * self.xs)
+        self.last = slope
+        return f"slope {slope:.1f}"
+
+
+def test_slider_classes_and_redraw_on_change():
+    explorer = _LineExplorer()
+    assert {"bn-slider", "bn-slider-slope"} <= set(explorer.sliders["slope"]._dom_classes)
+    explorer.redraw()
+    first = explorer.live.image.value
+    explorer.sliders["slope"].value = -1.5
+    assert explorer.last == -1.5 and explorer.readout.value == "slope -1.5"
+    assert explorer.live.image.value != first and explorer.live.image.value[:4] == b"\x89PNG"
+
+
+def test_blit_matches_a_full_draw_and_invalidate_redraws_the_background():
+    explorer = _LineExplorer()
+    explorer.redraw()
+    explorer.sliders["slope"].value = 2.0
+    explorer.live.figure.axes[0].set_title("a new title")
+    explorer.live.invalidate()
+    explorer.redraw()
+    fast = np.asarray(explorer.live.figure.canvas.buffer_rgba()).copy()
+    explorer.line.set_animated(False)
+    explorer.live.figure.canvas.draw()
+    assert np.array_equal(fast, np.asarray(explorer.live.figure.canvas.buffer_rgba()))
