@@ -4,7 +4,7 @@ import statistics
 import time
 from dataclasses import dataclass
 
-__all__ = ["Row", "time_calls", "median", "percentile", "format_seconds", "QUIET_KERNEL"]
+__all__ = ["Row", "time_calls", "median", "percentile", "format_seconds", "QUIET_KERNEL", "interleaved"]
 
 #: Kernel arguments for every kernel the report starts: ipykernel would otherwise warn on stderr,
 #: each time, that its local TCP transport is unencrypted (errors are still shown).
@@ -33,6 +33,21 @@ def time_calls(fn, repeats, warmup=1):
         start = time.perf_counter()
         fn()
         durations.append(time.perf_counter() - start)
+    return durations
+
+
+def interleaved(fns, repeats, warmup=1):
+    """Time several zero-argument calls in turns (A B C A B C ...): a burst of load from other
+    processes then hits all of them alike. Returns one list of durations (s) per function."""
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    durations = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, out in zip(fns, durations):
+            start = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - start)
     return durations
 
 
