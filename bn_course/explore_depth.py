@@ -23,7 +23,6 @@ derivative is below about 2 % of its maximum:
 """
 
 import contextlib
-import io
 from dataclasses import dataclass
 from time import perf_counter
 
@@ -289,15 +288,6 @@ def _histogram(h, activation):
     return np.bincount(index, minlength=HIST_BINS) / h.size
 
 
-def _png(canvas):
-    """The Agg canvas's pixels as PNG bytes, with fast compression (redraw latency matters)."""
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(np.asarray(canvas.buffer_rgba())).save(buffer, format="png", compress_level=1)
-    return buffer.getvalue()
-
-
 #: Share per histogram bin shown darkest in the explorer (an even spread gives 1/40 = 0.025).
 HISTOGRAM_VMAX = 0.12
 #: Relative gradient std shown on the explorer's log axis (values outside are pinned to its edges).
@@ -317,7 +307,9 @@ class DepthExplorer(Explorer):
     ``explorer.last`` is the latest :class:`DepthStats`.
 
     Built once with base weights for ``max_depth`` layers; an update rescales them
-    (no new random numbers) and redraws only the changing artists over a cached background.
+    (no new random numbers) and blits only the changing artists (image, bars, line) over
+    the static background (:class:`bn_course.widgets.LiveFigure`), which is redrawn only
+    when the activation, and with it the histogram's axis, changes.
     """
 
     def __init__(self, x, y, max_depth=20, width=64, seed=0, depth=10, init_scale=1.0, activation="tanh",
@@ -370,11 +362,9 @@ class DepthExplorer(Explorer):
         for ax in (self.ax_sat, self.ax_grad):
             ax.set_yticks(layers[::2] if self.max_depth > 10 else layers)
         self.ax_hist.set_yticks(layers[::2] if self.max_depth > 10 else layers)
-        self._dynamic = (self.image, *self.bars, self.grad_line)
-        for artist in self._dynamic:
-            artist.set_animated(True)
-        self._backgrounds = {}
-        super().__init__(sliders, figure, title="Activations and gradients, layer by layer, at initialization")
+        self._static_activation = None
+        super().__init__(sliders, figure, title="Activations and gradients, layer by layer, at initialization",
+                         dynamic=(self.image, *self.bars, self.grad_line))
 
     def _set_static(self, activation):
         """The parts of the figure that depend only on the activation (its output range)."""
@@ -384,31 +374,11 @@ class DepthExplorer(Explorer):
         self.ax_hist.set_xticks(np.linspace(low, high, 5))
         self.ax_hist.set_xlabel(f"{activation} activation value", fontsize=12)
 
-    def redraw(self):
-        """Compute, then blit the changing artists onto a cached background (one per activation).
-
-        The first draw fixes the layout; each activation's static background (axes,
-        ticks, labels) is drawn once and kept, so every later update only draws the
-        histogram image, the bars and the gradient line.
-        """
-        values = self.values()
-        readout = self.draw(**values)
-        figure = self.live.figure
-        canvas = figure.canvas
-        key = values["activation"]
-        self._set_static(key)
-        if key not in self._backgrounds:
-            canvas.draw()  # animated artists are skipped
-            figure.set_layout_engine("none")  # keep the layout found by the first draw
-            self._backgrounds[key] = canvas.copy_from_bbox(figure.bbox)
-        else:
-            canvas.restore_region(self._backgrounds[key])
-        for artist in self._dynamic:
-            artist.axes.draw_artist(artist)
-        self.live.image.value = _png(canvas)
-        self.readout.value = readout
-
     def draw(self, init_scale, depth, activation, bn):
+        if activation != self._static_activation:  # new axis range: redraw the static background once
+            self._set_static(activation)
+            self.live.invalidate()
+            self._static_activation = activation
         depth = min(int(depth), self.max_depth)
         stats = depth_statistics(self.x, self.y, depth=depth, init_scale=init_scale, activation=activation,
                                  bn=bn, weights=self.weights)

@@ -11,9 +11,9 @@ layer l = 1..L (layer 1 next to the input) and every step t:
     update_ratio[t, l]  ||W_l(t+1) - W_l(t)|| / ||W_l(t)|| (Frobenius norms); with plain
                         SGD that is learning_rate * ||dL/dW_l|| / ||W_l||
 
-and, before every step, what a fixed probe batch looks like inside the network
-(per-unit mean and std of every layer's activations; the activations themselves at the
-start and the end, for histograms). Probe forward passes run in training mode,
+and what a fixed probe batch looks like inside the networks: per-unit mean and std of
+every layer's activations before every step (for the models chosen with ``probe_for``),
+and the activations themselves before and after training (every model, for histograms). Probe forward passes run in training mode,
 as the network sees data while it learns, and leave the BN moving statistics untouched.
 
 Imports TensorFlow (through :func:`bn_course.env.import_tensorflow`).

@@ -443,7 +443,7 @@ def test_notebook_in_browser(info, lab, context, screenshots):
 
     page = context()
     open_notebook(page, lab, relative)
-    for index, (bank, position, spec, right, score_text) in enumerate(answered):
+    for bank, position, spec, right, score_text in answered:
         cell = run_cell_containing(page, f'quiz.show("{bank}")')
         quiz = cell.locator(".bn-quiz")
         quiz.wait_for(timeout=UI_TIMEOUT)
