@@ -6,13 +6,18 @@ so ``import bn_course`` stays light and only notebooks that train pay for it.
 Two ways to train:
 
 * :func:`train` -- the everyday ``compile`` + ``fit``, one model at a time.
-* :func:`train_lockstep` -- plain SGD for several *independent* models inside one
-  compiled TensorFlow function. Each model has its own weights, learning rate and
-  shuffling seed, exactly as if it were trained alone; they only share the compiled
-  graph, which saves the one to three seconds that tracing costs per model on a
-  2-core CPU. The seed sweeps of notebook 04 (:func:`placement_experiment`,
+* :func:`train_lockstep` -- plain SGD for many *independent* Keras MLPs at once.
+  Models with the same architecture are stacked into batched weights and stepped
+  together inside one compiled TensorFlow loop, with the operations Keras uses, so
+  tracing is paid once per architecture instead of a few tenths of a second per
+  model. Each model keeps its own weights, learning rate and shuffling seed and
+  trains exactly as it would alone (the tests compare it with ``tf.GradientTape``
+  on the Keras model). The seed sweeps of notebook 04 (:func:`placement_experiment`,
   :func:`learning_rate_sweep`) and the reproduction of Figure 1 of Ioffe & Szegedy
   (2015) (:func:`figure1_experiment`) are built on it.
+
+Also: :func:`parameter_counts` and :func:`layer_table` (trainable vs non-trainable
+parameters) and :func:`mlp_forward_numpy` (a NumPy forward pass used at checkpoints).
 """
 
 from dataclasses import dataclass
@@ -197,13 +202,19 @@ def _batch_indices(n, batch_size, steps, seed):
 
 
 _ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh")
+
+
+def _softmax(logits):
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
 _NUMPY_ACTIVATIONS = {
     "linear": lambda h: h,
     "relu": lambda h: np.maximum(h, 0.0),
     "sigmoid": lambda h: 1.0 / (1.0 + np.exp(-h)),
     "tanh": np.tanh,
-    "softmax": lambda h: np.exp(h - h.max(axis=-1, keepdims=True))
-    / np.exp(h - h.max(axis=-1, keepdims=True)).sum(axis=-1, keepdims=True),
+    "softmax": _softmax,
 }
 
 
@@ -272,29 +283,32 @@ def _model_spec(model):
     return (model.inputs[0].shape[1],) + spec
 
 
+_TRAINED = ("kernel", "bias", "gamma", "beta")
+
+
 class _StackedModels:
     """G Keras models with the same architecture, their weights stacked along a new first axis.
 
     ``forward`` computes all G models at once on a (G, B, D) batch with the same
     operations Keras uses (``tf.nn.moments`` and ``tf.nn.batch_normalization`` for BN,
     biased variance, ``moving = moving * momentum + batch * (1 - momentum)``), so one
-    traced graph serves the whole group. ``write_back`` copies the weights into the
-    Keras models, which are then evaluated with Keras itself.
+    traced graph serves the whole group. ``write_back`` copies the weights (and the
+    moving statistics) back into the Keras models.
     """
 
     def __init__(self, tf, models, indices):
         self.tf, self.models, self.indices = tf, models, indices
-        self.layers = []          # (spec, {name: stacked tf.Variable}, [per-model keras layer lists])
+        self.layers = []          # (spec, {weight name: stacked tf.Variable}, [the layer in each model])
         for position, layer in enumerate(models[0].layers):
             spec = _layer_spec(layer)
             peers = [model.layers[position] for model in models]
             names = [w.name for w in layer.weights]
             stacked = {name: tf.Variable(np.stack([next(w for w in peer.weights if w.name == name).numpy()
-                                                   for peer in peers]), trainable=True, name=name)
+                                                   for peer in peers]),
+                                         trainable=name in _TRAINED, name=name)
                        for name in names}
             self.layers.append((spec, stacked, peers))
-        self.trainable = [var for spec, stacked, _ in self.layers for name, var in stacked.items()
-                          if name in ("kernel", "bias", "gamma", "beta")]
+        self.trainable = [var for _, stacked, _ in self.layers for name, var in stacked.items() if name in _TRAINED]
 
     def forward(self, xb):
         """(G, B, D) inputs -> (G, B, classes) logits, in training mode (moving statistics updated)."""

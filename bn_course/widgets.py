@@ -79,7 +79,9 @@ class LiveFigure:
         for artist in self.dynamic:
             artist.set_animated(True)  # left out of the background draw
         self._background = None
-        self.image = widgets.Image(format="png")
+        # Shown at its own pixel size: an Explorer box would stretch it to the column width
+        # (blurred, and the readout pushed below a 1280x800 screen); shrinks in a narrower column.
+        self.image = widgets.Image(format="png", layout=widgets.Layout(align_self="flex-start", max_width="100%"))
         self.image.add_class("bn-figure")
 
     def invalidate(self):

@@ -385,9 +385,9 @@ UNRENDERED_WIDGETS_JS = """
 """
 
 # Layout at the test's window size: a course widget must fit its output area (no sideways
-# scrolling), an explorer must fit the notebook's visible height (so moving a slider shows its
-# effect on the figure and the numbers at once), text must stay readable (nothing clipped with an ellipsis, no lines drawn over
-# each other) and show its figure at a legible scale.
+# scrolling); an explorer must fit the notebook's visible height (so moving a slider shows its
+# effect on the figure and the numbers at once); text must stay readable (nothing clipped
+# with an ellipsis, no lines drawn over each other); figures must keep a legible scale.
 LAYOUT_PROBLEMS_JS = """
 (el) => {
   const problems = [];

@@ -312,6 +312,7 @@ def answer_quiz(page, bank, bank_index):
     correct0, answered0 = parse_score(score.text_content())
 
     radios.nth(wrong).click()
+    wait_until_idle(page)  # a person takes a moment between choosing and pressing Check
     question.locator(".bn-quiz-check").click()
     page.wait_for_function("(el) => el.textContent.trim().length > 0", arg=feedback.element_handle())
     text = feedback.inner_text()
@@ -324,12 +325,35 @@ def answer_quiz(page, bank, bank_index):
     radios.nth(right).focus()
     page.keyboard.press("Space")
     assert radios.nth(right).is_checked(), "Space did not select the focused radio button"
-    question.locator(".bn-quiz-check").focus()
+    wait_until_idle(page)
+    check = question.locator(".bn-quiz-check")
+    check.focus()
+    assert check.evaluate("(el) => el === document.activeElement"), "the Check button cannot take the focus"
     page.keyboard.press("Enter")
-    page.wait_for_function("(el) => el.textContent.includes('Correct')", arg=feedback.element_handle())
+    try:
+        page.wait_for_function("(el) => el.textContent.includes('Correct')", arg=feedback.element_handle())
+    except Exception:
+        focused = page.evaluate("() => document.activeElement.outerHTML.slice(0, 200)")
+        raise AssertionError(f"{bank} {spec['id']}: Enter on Check after choosing ({chr(97 + right)}) with Space "
+                             f"did not give 'Correct': feedback {feedback.inner_text()!r}, focus on {focused}")
     assert "Not quite" not in feedback.inner_text()
     wait_for_score(page, score, (correct0 + 1, answered0 + 1))
     return position, spec, right, score.text_content()
+
+
+def wait_until_idle(page, quiet=0.3, timeout=60):
+    """Wait until the notebook's kernel has been idle for ``quiet`` seconds."""
+    deadline = time.monotonic() + timeout
+    idle_since = None
+    while time.monotonic() < deadline:
+        if notebook_state(page).get("kernel") == "idle":
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since >= quiet:
+                return
+        else:
+            idle_since = None
+        time.sleep(0.05)
+    raise AssertionError(f"the kernel stayed busy for {timeout} s")
 
 
 def wait_for_score(page, score, expected, timeout=30):
