@@ -38,6 +38,7 @@ __all__ = [
     "mlp_forward_numpy",
     "LockstepResult",
     "train_lockstep",
+    "train_together",
     "Sweep",
     "placement_experiment",
     "learning_rate_sweep",
@@ -487,6 +488,55 @@ def train_lockstep(models, x, y, *, steps, learning_rates=0.1, batch_size=60, se
     diverged = ~np.isfinite(step_loss).all(axis=0)
     return LockstepResult(np.array(checkpoints), np.array(accuracies), np.array(mean_losses), step_loss,
                           diverged, probes)
+
+
+def train_together(models, x, y, *, steps, learning_rate=0.05, batch_size=32, seed=0):
+    """Plain SGD for several independent Keras models of any architecture, in one compiled loop.
+
+    Used first in notebook 06 (CNNs with BN, renorm, layer and group norm). Every
+    step all models see the same mini-batch of ``x`` / integer labels ``y`` (a fresh
+    permutation per epoch drawn by ``seed``; the last partial batch is dropped, so
+    no batch of one reaches a BN layer), are called with ``training=True`` (BN uses
+    the batch statistics and updates its moving ones), and take one step
+    ``w <- w - learning_rate * dL/dw`` on the mean sparse categorical cross-entropy
+    of their softmax output. One ``tf.function`` traces all models once instead of
+    one ``fit`` compilation each. For MLPs, :func:`train_lockstep` is faster and
+    allows a learning rate and seed per model.
+
+    Returns the per-step training losses, shape (steps, len(models)).
+    """
+    tf = import_tensorflow()
+    models = list(models)
+    if not models:
+        raise ValueError("models is empty")
+    x = np.asarray(x, dtype=np.float32)
+    if len(x) != len(y):
+        raise ValueError(f"x and y have different lengths: {len(x)} and {len(y)}")
+    if not 0 < batch_size <= len(x):
+        raise ValueError(f"batch_size must be between 1 and len(x) = {len(x)}, got {batch_size}")
+    if int(steps) < 1:
+        raise ValueError(f"steps must be positive, got {steps}")
+    x_all, y_all = tf.constant(x), tf.constant(np.asarray(y, dtype=np.int32))
+    weights = [model.trainable_variables for model in models]
+
+    @tf.function
+    def run(indices):
+        history = tf.TensorArray(tf.float32, size=tf.shape(indices)[0])
+        for step in tf.range(tf.shape(indices)[0]):
+            x_batch, y_batch = tf.gather(x_all, indices[step]), tf.gather(y_all, indices[step])
+            losses = []
+            for model, variables in zip(models, weights):
+                with tf.GradientTape() as tape:
+                    probabilities = model(x_batch, training=True)
+                    loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y_batch, probabilities))
+                for variable, gradient in zip(variables, tape.gradient(loss, variables)):
+                    variable.assign_sub(learning_rate * gradient)
+                losses.append(loss)
+            history = history.write(step, tf.stack(losses))
+        return history.stack()
+
+    batches = _batch_indices(len(x), batch_size, int(steps), seed).astype(np.int32)
+    return run(tf.constant(batches)).numpy()
 
 
 @dataclass(frozen=True)

@@ -209,3 +209,20 @@ def test_layer_table_lists_each_layer_and_the_totals():
     assert lines[0].split()[:3] == ["layer", "output", "shape"]
     assert any(line.startswith("BatchNormalization") and line.split()[-2:] == ["32", "32"] for line in lines)
     assert lines[-1].split() == ["total", f"{64 * 16 + 32 + 170:,}", "32"]
+
+
+def test_train_together_trains_any_architecture_and_updates_moving_statistics():
+    import keras
+
+    from bn_course.experiments import build_cnn, train_together
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((40, 8, 8, 1), dtype=np.float32), rng.integers(0, 10, 40)
+    models = [build_cnn(filters=(4,), dense=8, seed=s) for s in (0, 1)]
+    bn = next(layer for layer in models[0].layers if isinstance(layer, keras.layers.BatchNormalization))
+    losses = train_together(models, x, y, steps=30, learning_rate=0.1, batch_size=8, seed=0)
+    assert losses.shape == (30, 2) and np.isfinite(losses).all()
+    assert losses[-5:].mean() < losses[:5].mean()
+    assert not np.allclose(bn.moving_mean.numpy(), 0.0)
+    with pytest.raises(ValueError, match="batch_size"):
+        train_together(models, x, y, steps=1, batch_size=0)
