@@ -16,7 +16,8 @@ $(INSTALLED): requirements.txt pyproject.toml
 
 ## lab: start JupyterLab on the first notebook (token authentication stays on)
 lab: $(INSTALLED)
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" notebooks/00_start_here.ipynb
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" $(if $(filter 0,$(shell id -u)),--allow-root) \
+	  notebooks/00_start_here.ipynb
 
 ## test: unit, conformance, quiz, notebook (nbval), hygiene and browser tests
 test: $(INSTALLED)
