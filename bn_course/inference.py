@@ -43,6 +43,7 @@ running_var by (n-1)/n "to make it Keras-like" would change the outputs.
 
 import numpy as np
 
+from bn_course.env import import_tensorflow
 from bn_course.numpy_bn import _normalize_axis
 
 __all__ = [
@@ -152,6 +153,7 @@ def fold_batchnorm(model):
 
     Raises TypeError for a model that is not ``keras.Sequential``.
     """
+    import_tensorflow()  # quietly, before Keras imports TensorFlow
     import keras
 
     if not isinstance(model, keras.Sequential):
@@ -267,6 +269,7 @@ def bn_input_model(model, layers=None):
     (in order); the returned model has one output per layer. Call it with
     ``training=False`` (the default) to see what the layers receive at inference.
     """
+    import_tensorflow()  # quietly, before Keras imports TensorFlow
     import keras
 
     if layers is None:
@@ -289,6 +292,7 @@ def recompute_population_statistics(model, x, batch_size=256, ddof=0, assign=Fal
     over ``x`` per BN layer). With ``assign=False`` one pass measures all layers
     with the current moving statistics upstream, and the model is not changed.
     """
+    import_tensorflow()  # quietly, before Keras imports TensorFlow
     import keras
 
     layers = [l for l in model.layers if isinstance(l, keras.layers.BatchNormalization)]
