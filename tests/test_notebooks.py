@@ -79,3 +79,69 @@ def test_readme_course_map_links_every_notebook_and_marks_status():
         assert row is not None, f"README course map does not link {stem}"
         exists = (NOTEBOOK_DIR / f"{stem}.ipynb").exists()
         assert row.rstrip().endswith("| available |" if exists else "| coming |"), f"README status of {stem}"
+
+
+# --------------------------------------------------------------------------- learner first
+# COURSE_DESIGN.md, "Learner first": a notebook is a lesson, its proof out of the way.
+
+INTERNAL_NAMES = re.compile(r"\bseeds?\s+0\d\d\b|\bthe seeds'|\bseed\s+texts?\b", re.I)
+ASSERT_LINE = re.compile(r"^\s*(assert\b|np\.testing\.assert_|tf\.debugging\.assert_)", re.M)
+GOING_FURTHER = re.compile(r"^#+ .*Going further", re.M | re.I)
+CORE_WORD_LIMIT = 3100  # "about 3,000 words" on the core path
+
+
+def _hidden(cell):
+    return bool(cell.metadata.get("jupyter", {}).get("source_hidden"))
+
+
+def _output_text(cell):
+    texts = []
+    for output in cell.get("outputs", []):
+        if output.output_type == "stream":
+            texts.append(output.text)
+        elif "data" in output:
+            texts.append(output.data.get("text/plain", ""))
+    return "\n".join(texts)
+
+
+def test_no_internal_source_names_where_a_learner_reads(notebook):
+    path, nb = notebook
+    for index, cell in enumerate(nb.cells):
+        for where, text in (("text", cell.source), ("output", _output_text(cell) if cell.cell_type == "code" else "")):
+            found = INTERNAL_NAMES.search(text)
+            assert not found, f"{path.name} cell {index} ({where}) says {found.group(0)!r}: name the source as a reader knows it"
+
+
+def test_no_test_markers_in_view(notebook):
+    path, nb = notebook
+    for index, cell in enumerate(_code_cells(nb)):
+        assert "NBVAL" not in cell.source, f"{path.name} code cell {index}: use the cell tag nbval-ignore-output, not a comment"
+
+
+def test_visible_code_cells_hold_at_most_two_asserts(notebook):
+    path, nb = notebook
+    for index, cell in enumerate(_code_cells(nb)):
+        if not _hidden(cell):
+            count = len(ASSERT_LINE.findall(cell.source))
+            assert count <= 2, f"{path.name} code cell {index} shows {count} asserts: move checks to a collapsed cell"
+
+
+def test_collapsed_checks_say_in_one_line_what_they_verified(notebook):
+    path, nb = notebook
+    for index, cell in enumerate(_code_cells(nb)):
+        if _hidden(cell) and ASSERT_LINE.search(cell.source):
+            said = [o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stdout"]
+            lines = "".join(said).strip().splitlines()
+            assert len(lines) == 1, f"{path.name} collapsed check cell {index} prints {len(lines)} lines, not one"
+
+
+def test_core_path_is_an_honest_length(notebook):
+    path, nb = notebook
+    words = 0
+    for cell in nb.cells:
+        if cell.cell_type != "markdown" or cell.source.startswith("<!-- bn-course-nav"):
+            continue
+        if GOING_FURTHER.search(cell.source):
+            break
+        words += len(re.sub(r"<[^>]+>|[`*#|]", " ", cell.source).split())
+    assert words <= CORE_WORD_LIMIT, f"{path.name}: {words} words before 'Going further' (limit {CORE_WORD_LIMIT})"

@@ -1,0 +1,43 @@
+"""Exercise checkers, one module per notebook, sharing :mod:`bn_course.exercises.common`.
+
+Each ``check_*`` takes the learner's function (or class), runs it on fixed inputs that
+cover every case the exercise promises, and returns a :class:`bn_course.checks.CheckResult`
+whose message names the learner's mistake. Each module registers its exercises (with a
+worked solution) in ``EXERCISES``; :func:`show_solution` reveals one in a notebook.
+"""
+
+from bn_course.exercises import (beyond_batchnorm, keras_integration, numpy_formula, review, tf_custom_layer,
+                                 training_vs_inference, why_batchnorm)
+from bn_course.exercises.beyond_batchnorm import check_group_norm
+from bn_course.exercises.common import Exercise, solution_markdown
+from bn_course.exercises.keras_integration import check_dense_bn_relu
+from bn_course.exercises.numpy_formula import check_backward, check_forward
+from bn_course.exercises.review import check_torch_to_keras
+from bn_course.exercises.tf_custom_layer import check_layer_call
+from bn_course.exercises.training_vs_inference import check_ema_steps, check_fold_dense
+from bn_course.exercises.why_batchnorm import check_saturated_share
+
+__all__ = ["check_forward", "check_backward", "check_layer_call", "check_ema_steps", "check_fold_dense",
+           "check_dense_bn_relu", "check_group_norm", "check_saturated_share", "check_torch_to_keras",
+           "Exercise", "EXERCISES", "find_exercise", "show_solution"]
+
+# Every exercise in course order (the modules are listed here in notebook order).
+EXERCISES = [exercise for module in (why_batchnorm, numpy_formula, tf_custom_layer, keras_integration,
+                                     training_vs_inference, beyond_batchnorm, review)
+             for exercise in module.EXERCISES]
+
+
+def find_exercise(notebook, key):
+    """The registered exercise ``key`` of ``notebook`` (a stem such as "02_numpy_formula")."""
+    for exercise in EXERCISES:
+        if exercise.notebook == notebook and exercise.key == key:
+            return exercise
+    known = ", ".join(f"{e.notebook}/{e.key}" for e in EXERCISES)
+    raise ValueError(f"no exercise {key!r} in notebook {notebook!r}; known: {known}")
+
+
+def show_solution(notebook, key):
+    """Display the worked solution of one exercise as Markdown (call it only when you want to see it)."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(solution_markdown(find_exercise(notebook, key))))
