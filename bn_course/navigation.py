@@ -11,9 +11,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from bn_course.paths import course_path, course_root
+
 __all__ = ["NOTEBOOKS", "NOTEBOOK_DIR", "nav_markdown", "update_notebook", "main"]
 
-NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+# Where the notebooks are (None outside the course folder; `main` then says how to fix that).
+NOTEBOOK_DIR = course_root() / "notebooks" if course_root() else None
 
 NOTEBOOKS = [
     ("00_start_here", "Start here"),
@@ -91,8 +94,9 @@ def main(argv=None):
     parser.add_argument("--check", action="store_true", help="report stale links, change nothing")
     args = parser.parse_args(argv)
     stale = []
+    notebook_dir = course_path("notebooks")
     for stem, _ in NOTEBOOKS:
-        path = NOTEBOOK_DIR / f"{stem}.ipynb"
+        path = notebook_dir / f"{stem}.ipynb"
         if path.exists() and update_notebook(path, check=args.check):
             stale.append(path.name)
     if args.check and stale:

@@ -17,6 +17,8 @@ Conventions shared by every function here:
 
 import numpy as np
 
+from bn_course.validation import as_float_array, check_axis, check_channel_vector, check_eps, check_momentum
+
 __all__ = [
     "batch_norm",
     "batch_norm_forward",
@@ -26,57 +28,24 @@ __all__ = [
 ]
 
 
+# Kept for modules not yet moved to bn_course.validation (removed once they are).
+_as_float_array, _check_eps = as_float_array, check_eps
+
+
 def _normalize_axis(x, axis):
-    """Return ``axis`` as a non-negative int for ``x``, or raise a clear error."""
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"axis must be an int, got {type(axis).__name__}")
-    if not -x.ndim <= axis < x.ndim:
-        raise ValueError(
-            f"axis={axis} is out of range for an input of rank {x.ndim} (shape {x.shape})"
-        )
-    return int(axis) % x.ndim
-
-
-def _as_float_array(value, name):
-    if isinstance(value, (str, bytes)):
-        raise TypeError(f"{name} must be a numeric array, got {type(value).__name__}")
-    array = np.asarray(value)
-    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
-        raise TypeError(f"{name} must be a numeric array, got dtype {array.dtype}")
-    return array.astype(np.result_type(array.dtype, np.float32), copy=False)
-
-
-def _check_param(value, name, channels):
-    """``value`` as a float array of shape (channels,), or a ValueError naming ``name``."""
-    array = _as_float_array(value, name)
-    if array.ndim == 0:
-        raise ValueError(f"{name} must have shape ({channels},), got a scalar")
-    if array.size != channels:
-        raise ValueError(
-            f"{name} has {array.size} values but the input has {channels} "
-            f"features on the normalized axis; {name} must have shape ({channels},)"
-        )
-    return array.reshape(channels)
-
-
-def _check_eps(eps):
-    if not np.isscalar(eps) or isinstance(eps, (bool, str)):
-        raise TypeError(f"eps must be a number, got {type(eps).__name__}")
-    if not np.isfinite(eps) or eps < 0:
-        raise ValueError(f"eps must be a finite number >= 0, got {eps}")
-    return float(eps)
+    return check_axis(axis, x.ndim, x.shape)
 
 
 def _prepare(x, gamma, beta, eps, axis):
     """Validate the common arguments; return (x, gamma, beta, eps, axis, reduce_axes, shape)."""
-    x = _as_float_array(x, "x")
+    x = as_float_array(x, "x")
     if x.ndim < 2:
         raise ValueError(f"x must have a batch axis and a feature axis (rank >= 2), got shape {x.shape}")
-    axis = _normalize_axis(x, axis)
+    axis = check_axis(axis, x.ndim, x.shape)
     channels = x.shape[axis]
-    gamma = _check_param(gamma, "gamma", channels)
-    beta = _check_param(beta, "beta", channels)
-    eps = _check_eps(eps)
+    gamma = check_channel_vector(gamma, "gamma", channels)
+    beta = check_channel_vector(beta, "beta", channels)
+    eps = check_eps(eps)
     reduce_axes = tuple(a for a in range(x.ndim) if a != axis)
     # Shape that broadcasts a (C,) vector against x along the kept axis.
     broadcast_shape = [1] * x.ndim
@@ -152,7 +121,7 @@ def batch_norm_backward(dy, cache):
     Returns:
         dx (shape of x), dgamma (C,), dbeta (C,).
     """
-    dy = _as_float_array(dy, "dy")
+    dy = as_float_array(dy, "dy")
     x_hat = cache["x_hat"]
     if dy.shape != x_hat.shape:
         raise ValueError(f"dy has shape {dy.shape} but the forward input had shape {x_hat.shape}")
@@ -175,8 +144,8 @@ def batch_norm_inference(x, gamma, beta, moving_mean, moving_var, eps=1e-3, axis
     """
     x, gamma, beta, eps, axis, _, shape = _prepare(x, gamma, beta, eps, axis)
     channels = x.shape[axis]
-    moving_mean = _check_param(moving_mean, "moving_mean", channels)
-    moving_var = _check_param(moving_var, "moving_var", channels)
+    moving_mean = check_channel_vector(moving_mean, "moving_mean", channels)
+    moving_var = check_channel_vector(moving_var, "moving_var", channels)
     if np.any(moving_var < 0):
         raise ValueError("moving_var must be >= 0 everywhere (it is a variance)")
     inv_std = 1.0 / np.sqrt(moving_var + eps)
@@ -190,12 +159,9 @@ def update_moving(moving, batch_stat, momentum=0.99):
     is the share of the *old* value kept (Keras default 0.99). Arrays of equal
     shape (usually (C,)); returns a new array, leaving both inputs untouched.
     """
-    if not np.isscalar(momentum) or isinstance(momentum, (bool, str)):
-        raise TypeError(f"momentum must be a number, got {type(momentum).__name__}")
-    if not 0.0 <= momentum <= 1.0:
-        raise ValueError(f"momentum must be in [0, 1], got {momentum}")
-    moving = _as_float_array(moving, "moving")
-    batch_stat = _as_float_array(batch_stat, "batch_stat")
+    momentum = check_momentum(momentum)
+    moving = as_float_array(moving, "moving")
+    batch_stat = as_float_array(batch_stat, "batch_stat")
     if moving.shape != batch_stat.shape:
         raise ValueError(
             f"moving has shape {moving.shape} but batch_stat has shape {batch_stat.shape}"

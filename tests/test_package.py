@@ -28,3 +28,24 @@ def test_setup_seeds_numpy(capsys):
     env.setup_notebook(seed=7)
     assert np.random.rand() == first
     assert "seed 7" in capsys.readouterr().out
+
+
+def test_course_files_are_found_from_inside_the_course_folder_without_an_editable_install(tmp_path):
+    """A plain (non-editable) install finds notebooks/ and quizzes/ from the current folder or
+    BN_COURSE_ROOT, and outside the course says how to fix it."""
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--target", str(site), str(repo)], check=True)
+    code = "import bn_course.paths as p; print(p.course_path('quizzes'))"
+    env = {"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"}
+    inside = subprocess.run([sys.executable, "-c", code], cwd=repo / "notebooks", env=env,
+                            capture_output=True, text=True, check=True)
+    assert inside.stdout.strip() == str(repo / "quizzes")
+    named = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env={**env, "BN_COURSE_ROOT": str(repo)},
+                           capture_output=True, text=True, check=True)
+    assert named.stdout.strip() == str(repo / "quizzes")
+    outside = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert outside.returncode != 0 and "BN_COURSE_ROOT" in outside.stderr

@@ -1,0 +1,59 @@
+"""Argument checks shared by every module (one place, so every error message reads the same).
+
+Each function returns the cleaned value or raises a ``TypeError`` (wrong kind of value) or
+``ValueError`` (right kind, wrong value) whose message names the argument.
+"""
+
+import numbers
+
+import numpy as np
+
+__all__ = ["as_float_array", "check_axis", "check_channel_vector", "check_eps", "check_momentum"]
+
+
+def as_float_array(value, name):
+    """``value`` as a NumPy float array (float32 or wider; never a copy when already one)."""
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a numeric array, got {type(value).__name__}")
+    array = np.asarray(value)
+    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+        raise TypeError(f"{name} must be a numeric array, got dtype {array.dtype}")
+    return array.astype(np.result_type(array.dtype, np.float32), copy=False)
+
+
+def check_axis(axis, ndim, shape=None):
+    """``axis`` as a non-negative int for an array of rank ``ndim`` (Keras/NumPy meaning of negatives)."""
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"axis must be an int, got {type(axis).__name__}")
+    if not -ndim <= axis < ndim:
+        where = f" (shape {tuple(shape)})" if shape is not None else ""
+        raise ValueError(f"axis={axis} is out of range for an input of rank {ndim}{where}")
+    return int(axis) % ndim
+
+
+def check_channel_vector(value, name, channels):
+    """``value`` as a float array of shape exactly (channels,), e.g. gamma, beta or a moving statistic."""
+    array = as_float_array(value, name)
+    if array.shape != (channels,):
+        got = "a scalar" if array.ndim == 0 else f"shape {array.shape}"
+        raise ValueError(f"{name} must have shape ({channels},), one value per feature on the normalized axis; "
+                         f"got {got}")
+    return array
+
+
+def check_eps(eps, name="eps"):
+    """``eps`` as a float: a finite number >= 0."""
+    if not isinstance(eps, numbers.Real) or isinstance(eps, bool):
+        raise TypeError(f"{name} must be a number, got {type(eps).__name__}")
+    if not np.isfinite(eps) or eps < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {eps}")
+    return float(eps)
+
+
+def check_momentum(momentum, name="momentum"):
+    """``momentum`` as a float in [0, 1]: the share of the old moving value kept (Keras meaning)."""
+    if not isinstance(momentum, numbers.Real) or isinstance(momentum, bool):
+        raise TypeError(f"{name} must be a number, got {type(momentum).__name__}")
+    if not 0.0 <= momentum <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1] (the share of the old moving value kept), got {momentum}")
+    return float(momentum)
