@@ -6,7 +6,8 @@ figure is built once, only its artists' data change, and it is rendered to a
 PNG straight into an ``ipywidgets.Image`` (no pyplot, no Output widget churn).
 
 CSS classes, for browser tests and instructors' custom styles:
-    ``bn-explorer`` (the whole box), ``bn-slider`` and ``bn-slider-<name>`` (each slider),
+    ``bn-explorer`` (the whole box), ``bn-<kind>`` and ``bn-<kind>-<name>`` on each control
+    (kind ``slider``, ``select``, ``checkbox`` or ``button``; see :func:`control`),
     ``bn-figure`` (the picture), ``bn-readout`` (the numbers under it).
 """
 
@@ -17,10 +18,21 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-__all__ = ["slider", "new_figure", "png_bytes", "LiveFigure", "Explorer"]
+__all__ = ["control", "slider", "new_figure", "png_bytes", "LiveFigure", "Explorer"]
 
-_SLIDER_LAYOUT = {"width": "440px"}
-_SLIDER_STYLE = {"description_width": "150px"}
+_DESCRIPTION_WIDTH = "150px"
+
+
+def control(widget_class, kind, name, width="440px", **options):
+    """Any ipywidgets control (``widget_class(**options)``) with the course's width and label style
+    and the CSS classes ``bn-<kind>`` and ``bn-<kind>-<name>`` that browser tests look for."""
+    options.setdefault("layout", {"width": width})
+    widget = widget_class(**options)
+    if "style" not in options and widget.style.has_trait("description_width"):
+        widget.style.description_width = _DESCRIPTION_WIDTH
+    widget.add_class(f"bn-{kind}")
+    widget.add_class(f"bn-{kind}-{name}")
+    return widget
 
 
 def slider(name, description, min, max, step, value, readout_format=".2f", integer=False):
@@ -31,25 +43,16 @@ def slider(name, description, min, max, step, value, readout_format=".2f", integ
     """
     kind = widgets.IntSlider if integer else widgets.FloatSlider
     options = {} if integer else {"readout_format": readout_format}
-    control = kind(
-        value=value,
-        min=min,
-        max=max,
-        step=step,
-        description=description,
-        continuous_update=True,
-        layout=_SLIDER_LAYOUT,
-        style=_SLIDER_STYLE,
-        **options,
-    )
-    control.add_class("bn-slider")
-    control.add_class(f"bn-slider-{name}")
-    return control
+    return control(kind, "slider", name, value=value, min=min, max=max, step=step, description=description,
+                   continuous_update=True, **options)
 
 
-def new_figure(ncols=1, nrows=1, figsize=(7.5, 3.2), **subplot_kw):
-    """A pyplot-free figure and its axes (an array when there is more than one)."""
-    figure = Figure(figsize=figsize, dpi=80, layout="constrained")
+def new_figure(ncols=1, nrows=1, figsize=(7.5, 3.2), layout="constrained", **subplot_kw):
+    """A pyplot-free figure and its axes (an array when there is more than one).
+
+    ``layout`` is matplotlib's layout engine ("constrained", "tight" or "none" to place axes by hand).
+    """
+    figure = Figure(figsize=figsize, dpi=80, layout=layout)
     FigureCanvasAgg(figure)
     axes = figure.subplots(nrows, ncols, squeeze=True, subplot_kw=subplot_kw or None)
     return figure, axes

@@ -40,3 +40,19 @@ def test_blit_matches_a_full_draw_and_invalidate_redraws_the_background():
     explorer.line.set_animated(False)
     explorer.live.figure.canvas.draw()
     assert np.array_equal(fast, np.asarray(explorer.live.figure.canvas.buffer_rgba()))
+
+
+def test_any_control_gets_the_course_style_and_css_classes():
+    import ipywidgets as widgets
+
+    from bn_course.widgets import control
+
+    box = control(widgets.Checkbox, "checkbox", "bn", value=True, description="batch normalization")
+    assert {"bn-checkbox", "bn-checkbox-bn"} <= set(box._dom_classes)
+    assert box.layout.width == "440px" and box.style.description_width == "150px"
+    assert control(widgets.Button, "button", "reset", width="160px", description="Reset").layout.width == "160px"
+
+
+def test_new_figure_takes_a_layout_engine():
+    figure, _ = new_figure(layout="none")
+    assert figure.get_layout_engine() is None
