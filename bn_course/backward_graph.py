@@ -1,12 +1,9 @@
-"""Batch normalization's backward pass through its computation graph, stage by stage (notebook 02).
+"""Batch normalization's forward and backward pass node by node, through its computation graph.
 
-:func:`bn_course.numpy_bn.batch_norm_backward` is the closed form: the chain rule
-through the mean and the variance collapsed into one expression. This module is
-the long way round, the one a learner derives by hand and an autodiff system
-runs: walk Algorithm 1 of Ioffe & Szegedy (2015) backwards, one node at a time.
-Both give the same numbers (to float64 rounding); notebook 02 checks them
-against a numerical gradient and times them against each other, and the
-benchmarks time them on larger inputs.
+Notebook 02 (section 4a) shows these two functions in full in a cell; this file holds the
+same code for the benchmarks and the tests, and ``tests/test_backward_graph.py`` checks that
+the cell and this file say the same thing, character for character. The closed form that
+libraries use is :func:`bn_course.numpy_bn.batch_norm_backward`.
 
 Forward graph, per feature, with m values per feature (sums over every axis but ``axis``):
 
@@ -17,115 +14,53 @@ Forward graph, per feature, with m values per feature (sums over every axis but 
     x_hat = xmu * inv                     node 5: normalized input
     y     = gamma * x_hat + beta          node 6: scale and shift
 
-Backward, in the reverse order (the gradient of each node is written d<node>):
-
-    dbeta  = sum dy                       dgamma = sum dy * x_hat
-    dx_hat = dy * gamma
-    dvar   = sum dx_hat * xmu * (-1/2) (var + eps) ** -3/2
-    dmu    = sum dx_hat * (-inv)  +  dvar * (-2/m) sum xmu      (the second sum is 0)
-    dx     = dx_hat * inv  +  dvar * 2 xmu / m  +  dmu / m
-
-The same shapes and conventions as :mod:`bn_course.numpy_bn` (Keras ``axis``,
-biased variance, ``eps`` under the square root); NumPy only.
+Conventions as in :mod:`bn_course.numpy_bn` (Keras ``axis``, biased variance, ``eps`` under
+the square root); ``x`` is a float ndarray of rank >= 2 and ``gamma``, ``beta`` have shape (C,).
+There are no argument checks here: :mod:`bn_course.numpy_bn` has them. NumPy only.
 """
 
 import numpy as np
 
-from bn_course.numpy_bn import _as_float_array, _prepare
-
-__all__ = ["batch_norm_forward_graph", "batch_norm_backward_graph", "STAGES"]
-
-#: The names of the gradients :func:`batch_norm_backward_graph` returns with
-#: ``return_stages=True``, in the order they are computed.
-STAGES = ("dbeta", "dgamma", "dx_hat", "dvar", "dmu", "dx")
+__all__ = ["batch_norm_forward_graph", "batch_norm_backward_graph"]
 
 
 def batch_norm_forward_graph(x, gamma, beta, eps=1e-3, axis=-1):
-    """Training-mode forward pass computed node by node, keeping every node.
-
-    Args:
-        x: array of rank >= 2, e.g. (N, D), (N, H, W, C) or (N, C, H, W).
-        gamma, beta: shape (C,) with C = x.shape[axis].
-        eps: added to the variance under the square root.
-        axis: the feature/channel axis that is kept (Keras meaning).
-
-    Returns:
-        y: same shape as x, equal to :func:`bn_course.numpy_bn.batch_norm`.
-        cache: the keys of :func:`bn_course.numpy_bn.batch_norm_forward`'s cache
-            (so :func:`bn_course.numpy_bn.batch_norm_backward` accepts it too)
-            plus the graph's own nodes ``x``, ``xmu`` and ``beta``.
-    """
-    x, gamma, beta, eps, axis, reduce_axes, shape = _prepare(x, gamma, beta, eps, axis)
-    mu = x.mean(axis=reduce_axes, keepdims=True)              # node 1
-    xmu = x - mu                                               # node 2
-    var = np.mean(xmu**2, axis=reduce_axes, keepdims=True)     # node 3
-    inv = 1.0 / np.sqrt(var + eps)                             # node 4
-    x_hat = xmu * inv                                          # node 5
-    y = gamma.reshape(shape) * x_hat + beta.reshape(shape)     # node 6
-    cache = {
-        "x": x,
-        "xmu": xmu,
-        "x_hat": x_hat,
-        "inv_std": inv.reshape(-1),
-        "gamma": gamma,
-        "beta": beta,
-        "mean": mu.reshape(-1),
-        "var": var.reshape(-1),
-        "eps": eps,
-        "axis": axis,
-        "reduce_axes": reduce_axes,
-        "shape": shape,
-    }
+    """Training-mode BN as six graph nodes; returns y and the nodes the backward pass needs."""
+    axis = axis % x.ndim
+    axes = tuple(a for a in range(x.ndim) if a != axis)   # reduce over every axis but the kept one
+    shape = [1] * x.ndim
+    shape[axis] = x.shape[axis]                           # a (C,) vector broadcasts along `axis`
+    gamma, beta = np.reshape(gamma, shape), np.reshape(beta, shape)
+    m = x.size // x.shape[axis]                           # values per feature: N, or N*H*W for images
+    mu = x.sum(axis=axes, keepdims=True) / m              # node 1: batch mean
+    xmu = x - mu                                          # node 2: centred input
+    var = (xmu**2).sum(axis=axes, keepdims=True) / m      # node 3: biased variance
+    inv = 1.0 / np.sqrt(var + eps)                        # node 4: 1 / standard deviation
+    x_hat = xmu * inv                                     # node 5: normalized input
+    y = gamma * x_hat + beta                              # node 6: scale and shift
+    cache = {"xmu": xmu, "var": var, "inv": inv, "x_hat": x_hat, "gamma": gamma, "eps": eps, "axes": axes, "m": m}
     return y, cache
 
 
 def batch_norm_backward_graph(dy, cache, return_stages=False):
-    """Gradients of training-mode batch normalization, one graph node at a time.
+    """dL/dx, dL/dgamma, dL/dbeta from dL/dy, walking the six nodes backwards."""
+    xmu, var, inv, x_hat, gamma = cache["xmu"], cache["var"], cache["inv"], cache["x_hat"], cache["gamma"]
+    eps, axes, m = cache["eps"], cache["axes"], cache["m"]
 
-    Args:
-        dy: upstream gradient dL/dy, same shape as x.
-        cache: from :func:`batch_norm_forward_graph` or from
-            :func:`bn_course.numpy_bn.batch_norm_forward` (the centred input is
-            then recovered as ``x_hat / inv_std``).
-        return_stages: also return a dict with every intermediate gradient,
-            keyed by :data:`STAGES`; per-feature ones (dbeta, dgamma, dvar, dmu)
-            have shape (C,), the others the shape of x.
+    def total(v):                                         # sum over the batch (and positions), per feature
+        return v.sum(axis=axes, keepdims=True)
 
-    Returns:
-        (dx, dgamma, dbeta), or (dx, dgamma, dbeta, stages) with ``return_stages``.
-        Equal to :func:`bn_course.numpy_bn.batch_norm_backward` up to rounding.
-    """
-    x_hat = cache["x_hat"]
-    dy = _as_float_array(dy, "dy")
-    if dy.shape != x_hat.shape:
-        raise ValueError(f"dy has shape {dy.shape} but the forward input had shape {x_hat.shape}")
-    axes, shape, eps = cache["reduce_axes"], cache["shape"], cache["eps"]
-    m = x_hat.size // x_hat.shape[cache["axis"]]
-    var = cache["var"].reshape(shape)
-    inv = cache["inv_std"].reshape(shape)
-    xmu = cache["xmu"] if "xmu" in cache else x_hat / inv
-    gamma = cache["gamma"].reshape(shape)
-
-    # node 6: y = gamma * x_hat + beta
-    dbeta = dy.sum(axis=axes, keepdims=True)
-    dgamma = (dy * x_hat).sum(axis=axes, keepdims=True)
+    # node 6: y = gamma * x_hat + beta, with gamma and beta shared by all m values
+    dbeta = total(dy)
+    dgamma = total(dy * x_hat)
     dx_hat = dy * gamma
-    # node 5 and 4: x_hat = xmu * inv, inv = (var + eps) ** -1/2
-    dvar = (dx_hat * xmu).sum(axis=axes, keepdims=True) * -0.5 * (var + eps) ** -1.5
-    # node 3 and 2: var = mean(xmu**2), xmu = x - mu; mu reaches the loss through xmu and var
-    dmu = -(dx_hat * inv).sum(axis=axes, keepdims=True) + dvar * (-2.0 / m) * xmu.sum(axis=axes, keepdims=True)
-    # node 1: mu = mean(x); x reaches the loss through xmu (twice) and mu
+    # nodes 5 and 4: x_hat = xmu * inv, inv = (var + eps) ** -1/2
+    dvar = total(dx_hat * xmu) * -0.5 * (var + eps) ** -1.5
+    # nodes 3 and 2: mu reaches the loss through xmu directly and through var
+    dmu = -total(dx_hat * inv) + dvar * (-2.0 / m) * total(xmu)
+    # node 1: x reaches the loss through xmu, through var and through mu
     dx = dx_hat * inv + dvar * 2.0 * xmu / m + dmu / m
-
-    result = (dx, dgamma.reshape(-1), dbeta.reshape(-1))
-    if not return_stages:
-        return result
-    stages = {
-        "dbeta": dbeta.reshape(-1),
-        "dgamma": dgamma.reshape(-1),
-        "dx_hat": dx_hat,
-        "dvar": dvar.reshape(-1),
-        "dmu": dmu.reshape(-1),
-        "dx": dx,
-    }
-    return (*result, stages)
+    grads = (dx, dgamma.ravel(), dbeta.ravel())
+    if return_stages:                                     # every intermediate gradient, to print them
+        return grads, {"dbeta": dbeta, "dgamma": dgamma, "dx_hat": dx_hat, "dvar": dvar, "dmu": dmu, "dx": dx}
+    return grads

@@ -8,8 +8,9 @@ For one feature with batch values x_1..x_m (biased variance, as Keras):
     y = gamma * (x - mu) / sqrt(var + eps) + beta
     mean(y) = beta,   std(y) = |gamma| * sigma / sqrt(sigma**2 + eps)
 
-and the *identity point* gamma = sqrt(var + eps), beta = mu gives y = x exactly:
-BN can always undo itself, so normalizing never removes what a layer could represent.
+and the *identity point* gamma = sqrt(var + eps), beta = mu gives y = x exactly for
+this batch. (In training mode that holds one batch at a time: fixed gamma and beta give
+every batch mean beta, so no setting returns every batch unchanged; see notebook 02.)
 """
 
 

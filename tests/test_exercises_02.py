@@ -1,10 +1,11 @@
-"""bn_course.exercises, notebook 02: the forward and backward checkers, right and wrong answers."""
+"""bn_course.exercises, notebook 02: the forward, find-the-bug and backward checkers, right and wrong answers."""
 
 import numpy as np
 import pytest
 
 from bn_course.backward_graph import batch_norm_backward_graph, batch_norm_forward_graph
 from bn_course.exercises import check_backward, check_forward
+from bn_course.exercises.numpy_formula import EXERCISES, check_find_the_bug
 
 
 def _reduce_axes(x, axis):
@@ -207,3 +208,93 @@ def test_keras_fact_stated_in_notebook_02_wrong_axis_on_channels_first():
     assert tuple(layer.gamma.shape) == (5,)
     np.testing.assert_allclose(y.mean(axis=(0, 1, 2)), 0.0, atol=1e-5)   # normalized per column of W
     assert np.abs(y.mean(axis=(0, 2, 3))).max() > 1e-3                    # not per channel
+
+
+# --------------------------------------------------------------------------- find the bug
+
+
+def colleague_backward(dy, x, gamma, eps=1e-3, axis=-1):
+    """The notebook's buggy code: m = x.shape[0] and dgamma from x - mu."""
+    axis = axis % x.ndim
+    axes = tuple(a for a in range(x.ndim) if a != axis)
+    shape = [1] * x.ndim
+    shape[axis] = x.shape[axis]
+    m = x.shape[0]
+    mu = x.mean(axis=axes, keepdims=True)
+    inv = 1.0 / np.sqrt(x.var(axis=axes, keepdims=True) + eps)
+    x_hat = (x - mu) * inv
+    dy_mean = dy.sum(axis=axes, keepdims=True) / m
+    dy_xhat_mean = (dy * x_hat).sum(axis=axes, keepdims=True) / m
+    dx = np.reshape(gamma, shape) * inv * (dy - dy_mean - x_hat * dy_xhat_mean)
+    dgamma = (dy * (x - mu)).sum(axis=axes)
+    dbeta = dy.sum(axis=axes)
+    return dx, dgamma, dbeta
+
+
+def _variant(m_rule="right", dgamma_rule="right"):
+    """The colleague's function with each bug fixed or not; m_rule 'batch' | 'size' | 'right'."""
+
+    def backward(dy, x, gamma, eps=1e-3, axis=-1):
+        dx_bug, dgamma_bug, dbeta = colleague_backward(dy, x, gamma, eps, axis)
+        _, cache = batch_norm_forward_graph(x, gamma, np.zeros_like(gamma), eps=eps, axis=axis)
+        dx, dgamma, _ = batch_norm_backward_graph(dy, cache)
+        if m_rule == "batch":
+            dx = dx_bug
+        elif m_rule == "size":  # the half-fix: all values of all channels
+            others = cache["axes"]
+            inv, x_hat, g = cache["inv"], cache["x_hat"], cache["gamma"]
+            dx = g * inv * (dy - dy.sum(axis=others, keepdims=True) / x.size
+                            - x_hat * (dy * x_hat).sum(axis=others, keepdims=True) / x.size)
+        return dx, (dgamma_bug if dgamma_rule == "centred" else dgamma), dbeta
+
+    return backward
+
+
+def test_the_fixed_backward_passes():
+    assert check_find_the_bug(_variant()).passed
+
+
+def test_the_colleague_code_gets_both_bugs_named():
+    result = check_find_the_bug(colleague_backward)
+    assert result.status == "failed"
+    assert "2 bug(s) left" in result.message
+    assert "dgamma is still the sum of dy * (x - mu)" in result.message
+    assert "m is the batch size x.shape[0]" in result.message
+
+
+@pytest.mark.parametrize("variant, words, absent", [
+    (_variant(m_rule="batch"), "m is the batch size x.shape[0]", "dgamma"),
+    (_variant(dgamma_rule="centred"), "dgamma is still the sum of dy * (x - mu)", "m is the batch size"),
+    (_variant(m_rule="size"), "m = x.size counts the values of ALL channels", "dgamma"),
+], ids=["only-dgamma-fixed", "only-m-fixed", "m-is-x-size"])
+def test_each_remaining_bug_is_named_alone(variant, words, absent):
+    result = check_find_the_bug(variant)
+    assert result.status == "failed" and words in result.message, result
+    assert absent not in result.message and "bug(s) left" not in result.message
+
+
+def test_find_the_bug_shape_and_untouched_cases():
+    def untouched(dy, x, gamma, eps=1e-3, axis=-1):
+        raise NotImplementedError  # copy colleague_backward's body here and fix it
+
+    assert check_find_the_bug(untouched).status == "not attempted"
+
+    def keepdims(dy, x, gamma, eps=1e-3, axis=-1):
+        dx, dgamma, dbeta = _variant()(dy, x, gamma, eps, axis)
+        return dx, dgamma[None], dbeta
+
+    assert "must have shape" in check_find_the_bug(keepdims).message
+
+    def wrong_dbeta(dy, x, gamma, eps=1e-3, axis=-1):
+        dx, dgamma, dbeta = _variant()(dy, x, gamma, eps, axis)
+        return dx, dgamma, 2 * dbeta
+
+    assert "dbeta is wrong" in check_find_the_bug(wrong_dbeta).message
+
+
+def test_every_registered_exercise_has_a_solution_that_passes():
+    assert [e.key for e in EXERCISES] == ["forward", "find-the-bug", "backward"]
+    for exercise in EXERCISES:
+        assert exercise.notebook == "02_numpy_formula"
+        assert exercise.check(exercise.solution).passed, exercise.key
+        assert len(exercise.explanation) > 100

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from bn_course.numpy_bn import batch_norm, batch_norm_forward
+from bn_course.numpy_bn import batch_norm, batch_norm_backward, batch_norm_forward
 
 # The (N=4, D=2) batch of the questions batch-mean, batch-variance and normalized-value.
 X = np.array([[1.0, 2.0], [3.0, 10.0], [5.0, 6.0], [7.0, 0.0]])
@@ -34,13 +34,15 @@ def epsilon_small_variance():
     return float(y.std())
 
 
-def values_per_channel():
-    """Count the values behind each channel's mean in a (4, 3, 2, 2) NCHW batch, axis=1."""
-    x = np.arange(4 * 3 * 2 * 2, dtype=float).reshape(4, 3, 2, 2)
-    mean = _forward(x, axis=1)[1]["mean"]
-    counts = {int(x[:, c].size) for c in range(3)}
-    assert len(counts) == 1 and np.allclose(mean, [x[:, c].mean() for c in range(3)])
-    return counts.pop()
+def gradient_scale():
+    """dL/dx after multiplying a feature by 10 (eps = 0), divided by dL/dx before, same upstream gradient."""
+    rng = np.random.default_rng(0)
+    x, dy, gamma = rng.normal(1.0, 2.0, size=(16, 3)), rng.normal(size=(16, 3)), np.array([0.5, 1.0, 2.0])
+    _, before = batch_norm_forward(x, gamma, np.zeros(3), eps=0.0)
+    _, after = batch_norm_forward(10 * x, gamma, np.zeros(3), eps=0.0)
+    ratio = batch_norm_backward(dy, after)[0] / batch_norm_backward(dy, before)[0]
+    assert np.allclose(ratio, ratio.flat[0])   # the same factor for every element
+    return float(ratio.flat[0])
 
 
 ANSWERS = {
@@ -48,5 +50,5 @@ ANSWERS = {
     "batch-variance": batch_variance,
     "normalized-value": normalized_value,
     "epsilon-small-variance": epsilon_small_variance,
-    "values-per-channel": values_per_channel,
+    "gradient-scale": gradient_scale,
 }
