@@ -13,7 +13,6 @@ this batch. (In training mode that holds one batch at a time: fixed gamma and be
 every batch mean beta, so no setting returns every batch unchanged; see notebook 02.)
 """
 
-
 import ipywidgets as widgets
 import numpy as np
 
@@ -85,8 +84,6 @@ def formula_state(x, gamma, beta, eps, edges=HIST_EDGES):
         "identity_beta": identity_beta,
         "max_change": float(np.max(np.abs(y - x))),
     }
-
-
 
 
 class FormulaExplorer(Explorer):
