@@ -1,15 +1,17 @@
 """The performance report's code paths, with tiny repeats: rows are well formed and the table renders.
 
 Nothing here asserts on time (see benchmarks/); the slow sections (notebooks, startup)
-are left to `make bench`.
+are left to `make bench`, except the notebook section's memory reading, run on a tiny notebook.
 """
 
 import math
+import os
+import sys
 
 import pytest
 
 from benchmarks import __main__ as report
-from benchmarks import folding, layer, numpy_backward, sliders
+from benchmarks import folding, layer, notebooks, numpy_backward, sliders
 from benchmarks.timing import Row, percentile
 
 
@@ -81,6 +83,25 @@ def test_main_prints_the_table(capsys):
 
 def test_sections_are_registered_in_the_issues_order():
     assert list(report.SECTIONS) == ["notebooks", "sliders", "numpy", "layer", "folding", "startup"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="peak memory is read from /proc (Linux)")
+def test_notebook_rows_include_the_kernels_peak_memory(tmp_path, monkeypatch):
+    """The peak is read from outside the kernel and sees memory the notebook allocates."""
+    import nbformat
+
+    assert notebooks.peak_memory(os.getpid()) > 10e6
+    monkeypatch.setenv("BN_COURSE_PROGRESS", str(tmp_path / "progress.json"))
+    cells = [nbformat.v4.new_code_cell("import numpy as np"),
+             nbformat.v4.new_code_cell("block = np.ones(200_000_000 // 8)  # 200 MB")]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), tmp_path / "01_tiny.ipynb")
+    rows = _check(notebooks.run(1, tmp_path), "1 notebooks")
+    assert [row.item for row in rows] == ["01_tiny", "all notebooks", "01_tiny: kernel peak memory",
+                                          "largest kernel peak memory (size a server by this)"]
+    peak, floor = rows[2].figure, rows[2].baseline
+    assert peak.endswith(" GB") and floor.startswith("kernel + imports ") and floor.endswith(" GB")
+    assert float(peak.split()[0]) - float(floor.split()[-2]) > 0.15  # the 200 MB array, measured from outside
+    assert rows[3].figure == peak
 
 
 @pytest.mark.parametrize("bad", [["--repeats", "0"], ["--only", "nonsense"]])

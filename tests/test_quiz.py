@@ -1,10 +1,14 @@
 """Quiz banks and the quiz engine: schema, references, recomputed answers, grading,
 every question answered right and wrong through the real widgets, text fallback,
-classroom mode, export and bad input. Progress-file tests are in test_quiz_progress.py."""
+classroom mode, export and bad input. Progress-file tests are in test_quiz_progress.py,
+reports and the class summary in test_quiz_report.py.
+
+The course's banks are tested as they are (valid, answerable through the widgets, numeric
+answers recomputed, exportable); the engine's behaviour is tested on the small sample banks
+of quiz_samples.py, so editing a course bank never breaks an engine test."""
 
 import importlib.util
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +21,7 @@ from bn_course.quiz import __main__ as cli
 from bn_course.quiz.bank import quiz_dir
 from bn_course.quiz.grading import correct_answer, grade, parse_answer
 from bn_course.quiz.text import markdown_to_html, plain_label
+from quiz_samples import install
 
 REPO = Path(__file__).resolve().parent.parent
 ANSWER_DIR = REPO / "tests" / "quiz_answers"
@@ -29,6 +34,14 @@ def own_progress_file(tmp_path, monkeypatch):
     monkeypatch.setenv("BN_COURSE_PROGRESS", str(tmp_path / "progress.json"))
     monkeypatch.delenv("BN_COURSE_CLASSROOM", raising=False)
     monkeypatch.setattr(quiz, "_classroom", None)
+
+
+@pytest.fixture
+def samples(tmp_path, monkeypatch):
+    """Point the quiz engine at the sample banks (01_alpha, 02_beta, 07_review)."""
+    folder = install(tmp_path / "quizzes")
+    monkeypatch.setenv("BN_COURSE_QUIZZES", str(folder))
+    return folder
 
 
 def _raw(name):
@@ -46,9 +59,10 @@ def _answers_module(name):
 # --------------------------------------------------------------------------- the banks
 
 
-def test_the_course_banks_are_there():
-    assert {"00_start_here", "02_numpy_formula"} <= set(BANKS)
-    assert len(quiz.load_bank("02_numpy_formula").questions) >= 8
+def test_every_notebook_has_a_bank():
+    notebooks = {path.stem for path in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb")}
+    assert notebooks and set(BANKS) == notebooks
+    assert all(len(quiz.load_bank(name).questions) >= 3 for name in BANKS)
 
 
 def test_schema_is_a_valid_json_schema():
@@ -97,36 +111,31 @@ def test_numeric_answers_are_recomputed(name):
 
 
 @pytest.fixture
-def scratch_banks(tmp_path, monkeypatch):
-    """A quizzes folder with the real schema and 02 bank, where tests add review banks."""
-    folder = tmp_path / "quizzes"
-    folder.mkdir()
-    shutil.copy(quiz_dir() / "schema.json", folder)
-    shutil.copy(quiz_dir() / "02_numpy_formula.json", folder)
-    monkeypatch.setenv("BN_COURSE_QUIZZES", str(folder))
+def scratch_banks(samples):
+    """The sample banks, where a test (re)writes a review bank."""
 
     def write(name, questions):
         bank = {"notebook": name, "title": "Review", "questions": questions}
-        (folder / f"{name}.json").write_text(json.dumps(bank), encoding="utf-8")
+        (samples / f"{name}.json").write_text(json.dumps(bank), encoding="utf-8")
 
     return write
 
 
 def test_references_resolve_and_keep_their_own_progress(scratch_banks):
-    scratch_banks("07_review", [{"ref": "02_numpy_formula/batch-mean"}, {"ref": "02_numpy_formula/axis-nchw"}])
+    scratch_banks("07_review", [{"ref": "02_beta/batch-mean"}, {"ref": "02_beta/biased"}])
     bank = quiz.load_bank("07_review")
-    assert [q.key for q in bank.questions] == ["02_numpy_formula/batch-mean", "02_numpy_formula/axis-nchw"]
-    assert bank.questions[0].origin == "02_numpy_formula" and bank.questions[0].kind == "numeric"
-    result = quiz.answer("07_review", "02_numpy_formula/batch-mean", 4.5)
+    assert [q.key for q in bank.questions] == ["02_beta/batch-mean", "02_beta/biased"]
+    assert bank.questions[0].origin == "02_beta" and bank.questions[0].kind == "numeric"
+    result = quiz.answer("07_review", "02_beta/batch-mean", 4.5)
     assert result.correct
     saved = quiz.store.load()
-    assert saved == {"07_review": {"02_numpy_formula/batch-mean": result.record}}
+    assert saved == {"07_review": {"02_beta/batch-mean": result.record}}
     rows = {row[0]: row for row in quiz.progress().rows}
-    assert rows["07_review"][2:] == (1, 1, 2) and rows["02_numpy_formula"][2] == 0
+    assert rows["07_review"][2:] == (1, 1, 2) and rows["02_beta"][2] == 0
 
 
 @pytest.mark.parametrize("ref, message", [
-    ("02_numpy_formula/no-such-question", "bank '02_numpy_formula' has no question 'no-such-question'"),
+    ("02_beta/no-such-question", "bank '02_beta' has no question 'no-such-question'"),
     ("05_missing_bank/batch-mean", "there is no bank '05_missing_bank'"),
     ("07_review/batch-mean", "points into its own bank"),
 ])
@@ -137,7 +146,7 @@ def test_broken_references_are_named(scratch_banks, ref, message):
 
 
 def test_duplicate_ids_and_schema_errors_are_named(scratch_banks):
-    scratch_banks("07_review", [{"ref": "02_numpy_formula/batch-mean"}, {"ref": "02_numpy_formula/batch-mean"}])
+    scratch_banks("07_review", [{"ref": "02_beta/batch-mean"}, {"ref": "02_beta/batch-mean"}])
     with pytest.raises(quiz.BankError, match="appears twice"):
         quiz.load_bank("07_review")
     scratch_banks("07_review", [{"id": "q", "kind": "single", "prompt": "Which?", "explanation": "Because.",
@@ -284,8 +293,8 @@ def test_every_question_right_and_wrong_through_the_widgets(name):
     assert shown.correct == shown.answered == total
 
 
-def test_widget_shows_bad_input_in_the_feedback_area():
-    shown = quiz.show("02_numpy_formula", text=False)
+def test_widget_shows_bad_input_in_the_feedback_area(samples):
+    shown = quiz.show("01_alpha", text=False)
     numeric = next(v for v in shown.questions if v.question.kind == "numeric")
     numeric.answer_widget.value = "four and a half"
     numeric.check_button.click()  # must not raise
@@ -299,20 +308,17 @@ def test_widget_shows_bad_input_in_the_feedback_area():
     assert quiz.store.load() == {} and "0 of" in shown.score.value
 
 
-def test_widget_reports_a_save_failure_without_raising(monkeypatch):
-    shown = quiz.show("00_start_here", text=False)
-
-    def refuse(*args, **kwargs):
-        raise PermissionError("read-only folder")
-
-    monkeypatch.setattr(quiz.store, "record", refuse)
-    view = shown.questions[1]
+def test_widget_survives_a_bug_while_saving(samples, monkeypatch):
+    """Even an unexpected error while saving leaves the learner's feedback in place."""
+    shown = quiz.show("01_alpha", text=False)
+    monkeypatch.setattr(quiz.store, "record", lambda *args, **kwargs: 1 / 0)
+    view = shown.questions[0]
     view.answer_widget.value = correct_answer(view.question.spec)
     view.check_button.click()
-    assert "Correct." in view.feedback.value and "could not be saved" in view.feedback.value
+    assert "Correct." in view.feedback.value and "could not be saved (ZeroDivisionError" in view.feedback.value
 
 
-def test_show_displays_once_with_a_text_copy(monkeypatch):
+def test_show_displays_once_with_a_text_copy(samples, monkeypatch):
     """In a kernel, show displays the widget with Markdown and plain-text copies; the
     returned view, echoed as the cell's value, is not displayed a second time."""
     import IPython
@@ -326,65 +332,65 @@ def test_show_displays_once_with_a_text_copy(monkeypatch):
 
     monkeypatch.setattr(IPython, "get_ipython", lambda: Shell())
     monkeypatch.setattr(IPython.display, "display", lambda obj, raw=False: shown.append(obj))
-    view = quiz.show("00_start_here")
+    view = quiz.show("01_alpha")
     view._ipython_display_()  # what IPython's displayhook does with the cell's value
     assert len(shown) == 1
     bundle = shown[0]
     assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert "`standardize-warmup`" in bundle["text/markdown"] and "quiz.answer(" in bundle["text/markdown"]
-    assert "quiz.text('00_start_here')" in bundle["text/plain"]
-    assert repr(view) == "<quiz 00_start_here: 0/4 correct, 0 answered>"
+    assert "`pick-many`" in bundle["text/markdown"] and "quiz.answer(" in bundle["text/markdown"]
+    assert "quiz.text('01_alpha')" in bundle["text/plain"]
+    assert repr(view) == "<quiz 01_alpha: 0/3 correct, 0 answered>"
 
 
-def test_classroom_mode_reveals_answers(monkeypatch):
-    assert not any(hasattr(v, "reveal") for v in quiz.show("02_numpy_formula", text=False).questions)
+def test_classroom_mode_reveals_answers(samples, monkeypatch):
+    assert not any(hasattr(v, "reveal") for v in quiz.show("02_beta", text=False).questions)
     assert "on" in quiz.classroom(True)
-    shown = quiz.show("02_numpy_formula", text=False)
+    shown = quiz.show("02_beta", text=False)
     assert all("bn-quiz-reveal" in v.reveal._dom_classes for v in shown.questions)
     mean = next(v for v in shown.questions if v.question.key == "batch-mean")
     assert "<strong>Answer:</strong> 4.5" in mean.reveal.value and "Explanation." in mean.reveal.value
     assert "Classroom mode" in shown.header.value
     quiz.classroom(False)
     monkeypatch.setenv("BN_COURSE_CLASSROOM", "1")
-    assert not any(hasattr(v, "reveal") for v in quiz.show("02_numpy_formula", text=False).questions)
+    assert not any(hasattr(v, "reveal") for v in quiz.show("02_beta", text=False).questions)
     monkeypatch.setattr(quiz, "_classroom", None)
-    assert all(hasattr(v, "reveal") for v in quiz.show("02_numpy_formula", text=False).questions)
+    assert all(hasattr(v, "reveal") for v in quiz.show("02_beta", text=False).questions)
 
 
 # --------------------------------------------------------------------------- text fallback
 
 
-def test_text_fallback_lists_ids_and_grades_answers(capsys):
-    quiz.text("02_numpy_formula")
+def test_text_fallback_lists_ids_and_grades_answers(samples, capsys):
+    quiz.text("02_beta")
     out = capsys.readouterr().out
-    assert "`batch-mean`" in out and "quiz.answer('02_numpy_formula'" in out and "✔" not in out
-    result = quiz.answer("02_numpy_formula", "batch-mean", "4.25")
+    assert "`batch-mean`" in out and "quiz.answer('02_beta'" in out and "✔" not in out
+    result = quiz.answer("02_beta", "batch-mean", "4.25")
     assert not result.correct and "mean of all eight numbers" in repr(result)
-    assert quiz.answer("02_numpy_formula", "axis-nchw", "a").correct
-    quiz.show("02_numpy_formula")  # outside a kernel, show prints the text version
+    assert quiz.answer("02_beta", "biased", "c").correct
+    quiz.show("02_beta")  # outside a kernel, show prints the text version
     out = capsys.readouterr().out
-    assert "batch-mean: wrong so far" in out and "axis-nchw: right so far" in out
+    assert "batch-mean: wrong so far" in out and "biased: right so far" in out
 
 
-def test_bad_calls_name_the_problem():
-    with pytest.raises(quiz.UnknownBankError, match="no quiz bank named '99_nope'.*02_numpy_formula"):
+def test_bad_calls_name_the_problem(samples):
+    with pytest.raises(quiz.UnknownBankError, match="no quiz bank named '99_nope'.*02_beta"):
         quiz.show("99_nope")
     with pytest.raises(quiz.UnknownBankError, match="no quiz bank named '99_nope'"):
         quiz.answer("99_nope", "x", "a")
     with pytest.raises(quiz.UnknownQuestionError, match="has no question 'batch-men'; its questions are: .*batch-mean"):
-        quiz.answer("02_numpy_formula", "batch-men", 4.5)
+        quiz.answer("02_beta", "batch-men", 4.5)
     with pytest.raises(quiz.AnswerError, match="'four' is not a number"):
-        quiz.answer("02_numpy_formula", "batch-mean", "four")
+        quiz.answer("02_beta", "batch-mean", "four")
     with pytest.raises(quiz.AnswerError, match="out of range"):
-        quiz.answer("02_numpy_formula", "axis-nchw", 9)
+        quiz.answer("02_beta", "biased", 9)
     with pytest.raises(quiz.UnknownBankError, match="is not a bank name"):
-        quiz.load_bank("../quizzes/02_numpy_formula")
+        quiz.load_bank("../quizzes/02_beta")
     assert quiz.store.load() == {}
 
 
-def test_errors_show_in_jupyter_as_one_line():
+def test_errors_show_in_jupyter_as_one_line(samples):
     try:
-        quiz.answer("02_numpy_formula", "batch-mean", "four")
+        quiz.answer("02_beta", "batch-mean", "four")
     except quiz.QuizError as error:
         lines = error._render_traceback_()
     assert lines == ["AnswerError: 'four' is not a number: type a number such as 0.25, 1e-3 or 1/4"]
@@ -393,20 +399,21 @@ def test_errors_show_in_jupyter_as_one_line():
 # --------------------------------------------------------------------------- export
 
 
-def test_export_one_bank_sheet_and_key(capsys):
-    bank = quiz.load_bank("02_numpy_formula")
-    assert cli.main(["export", "02_numpy_formula"]) == 0
+def test_export_one_bank_sheet_and_key(samples, capsys):
+    bank = quiz.load_bank("01_alpha")
+    assert cli.main(["export", "01_alpha"]) == 0
     sheet = capsys.readouterr().out
-    assert sheet.startswith(f"# {bank.title}: quiz sheet")
+    assert sheet.startswith("# Alpha quiz: quiz sheet") and "Warm-up questions." in sheet
     assert f"**{len(bank.questions)}.**" in sheet and "Explanation" not in sheet and "✔" not in sheet
     for question in bank.questions:
         assert question.spec["prompt"] in sheet
-    assert cli.main(["export", "02_numpy_formula", "--answers"]) == 0
+    assert "- (b) `axis=1`" in sheet  # the letters the widget, quiz.text and quiz.answer use
+    assert cli.main(["export", "01_alpha", "--answers"]) == 0
     key = capsys.readouterr().out
-    assert key.startswith(f"# {bank.title}: answer key")
+    assert key.startswith("# Alpha quiz: answer key")
     assert key.count("**Explanation.**") == len(bank.questions)
-    assert "**Answer:** 4.5 (±0.001)" in key and "- ✔ (a) `axis=1`" in key
-    assert "- ✘ (b) `axis=-1` — With channels first" in key
+    assert "**Answer:** 0.25 (±0.01)" in key and "- ✔ (b) `axis=1`" in key
+    assert "- ✘ (a) `axis=-1` — With channels first" in key and "- ✔ (c) $\\beta$" in key
 
 
 def test_export_all_banks(capsys):
@@ -418,6 +425,22 @@ def test_export_all_banks(capsys):
     assert cli.main(["export", "--answers"]) == 0
     key = capsys.readouterr().out
     assert key.count("**Explanation.**") == sum(len(quiz.load_bank(n).questions) for n in BANKS)
+
+
+@pytest.mark.parametrize("name", BANKS)
+def test_the_answer_key_marks_the_letters_the_widgets_grade(name):
+    """Letters are the JSON order everywhere: the key's ✔ marks are what grading calls right."""
+    key = cli.export([name], answers=True)
+    for question in quiz.load_bank(name).questions:
+        if question.kind == "numeric":
+            continue
+        right = correct_answer(question.spec)
+        right = {right} if question.kind == "single" else set(right)
+        for i, option in enumerate(question.spec["options"]):
+            mark = "✔" if i in right else "✘"
+            assert f"- {mark} ({chr(97 + i)}) {option['text']}" in key, (question.key, i)
+            if question.kind == "single":
+                assert grade(question.spec, chr(97 + i)).correct == (i in right), (question.key, i)
 
 
 def test_export_command_line_and_unknown_bank():

@@ -3,7 +3,8 @@
 Each ``check_*`` takes the learner's function (or class), runs it on fixed inputs that
 cover every case the exercise promises, and returns a :class:`bn_course.checks.CheckResult`
 whose message names the learner's mistake. Each module registers its exercises (with a
-worked solution) in ``EXERCISES``; :func:`show_solution` reveals one in a notebook.
+worked solution) in ``EXERCISES``; :func:`show_solution` reveals one in a notebook, and
+``python -m bn_course.exercises solutions [notebook]`` prints them all for instructors.
 """
 
 from bn_course.exercises import (beyond_batchnorm, keras_integration, numpy_formula, review, tf_custom_layer,

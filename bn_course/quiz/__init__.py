@@ -11,19 +11,21 @@ Without widgets (a console, a static viewer)::
     quiz.answer("02_numpy_formula", "biased-variance", "b")  # grade, save, explain
 
 Also: :func:`progress` (a table per notebook), :func:`reset` (asks for
-``confirm=True``), :func:`classroom` (reveal answers for projecting; or set
-``BN_COURSE_CLASSROOM=1``), and ``python -m bn_course.quiz export [bank] [--answers]``
-for a Markdown quiz sheet or answer key. Answers are saved in
-``$BN_COURSE_PROGRESS``, by default ``~/.bn_course/progress.json``.
+``confirm=True``), :func:`report` (a file to hand in to an instructor), :func:`classroom`
+(reveal answers for projecting; or set ``BN_COURSE_CLASSROOM=1``), and the command line
+``python -m bn_course.quiz export|report|summary`` (see :mod:`.__main__`). Answers are saved
+in ``$BN_COURSE_PROGRESS``, by default ``~/.bn_course/progress.json``; a problem with that
+file never stops the grading (see :mod:`.store`).
 
 The parts: :mod:`.bank` (loading, validation, references), :mod:`.grading` (pure
 grading functions), :mod:`.store` (the progress file), :mod:`.text` (Markdown,
-labels, export), :mod:`.view` (the widgets), :mod:`.__main__` (the command line).
+labels, export), :mod:`.view` (the widgets), :mod:`.reports` (reports and the class
+summary), :mod:`.__main__` (the command line).
 """
 
 import os
 
-from bn_course.quiz import store
+from bn_course.quiz import reports, store
 from bn_course.quiz.bank import (AnswerError, BankError, QuizError, UnknownBankError, UnknownQuestionError,
                                  bank_names, load_bank)
 from bn_course.quiz.grading import grade
@@ -31,7 +33,7 @@ from bn_course.quiz.store import ProgressFileWarning, progress_path
 from bn_course.quiz.text import bank_markdown
 
 __all__ = [
-    "show", "text", "answer", "progress", "reset", "classroom", "last_shown",
+    "show", "text", "answer", "progress", "reset", "report", "classroom", "last_shown",
     "load_bank", "bank_names", "grade", "progress_path",
     "QuizError", "UnknownBankError", "UnknownQuestionError", "AnswerError", "BankError", "ProgressFileWarning",
 ]
@@ -118,7 +120,8 @@ def text(bank):
 
 
 class Answer:
-    """The result of :func:`answer`: ``correct``, ``grade`` (a :class:`~bn_course.quiz.grading.Grade`), ``record`` (what was saved)."""
+    """The result of :func:`answer`: ``correct``, ``grade`` (a :class:`~bn_course.quiz.grading.Grade`),
+    ``record`` (what was saved, or None if it could not be: a warning then says why)."""
 
     def __init__(self, bank, key, grade_, record):
         self.bank, self.key, self.grade, self.record = bank, key, grade_, record
@@ -139,7 +142,9 @@ def answer(bank, question_id, value):
     ``value``: a letter (``"b"``) or 0-based index for choose-one; letters (``"a, c"``,
     ``["a", "c"]``) or indices for choose-all; a number or a string holding one for
     numeric questions. Bad input raises a :class:`QuizError` whose one-line message
-    says what to fix (unknown bank or question id, not a number, no such option).
+    says what to fix (unknown bank or question id, not a number, no such option). If the
+    progress file cannot be written, the answer is still graded and one
+    :class:`ProgressFileWarning` says where and how to fix it.
     """
     loaded = load_bank(bank)
     question = loaded.question(question_id)
@@ -200,14 +205,39 @@ def reset(bank=None, confirm=False):
 
     Without ``confirm=True`` nothing is deleted; the message says what would be and how to confirm.
     """
-    if bank is not None and bank not in bank_names() and bank not in store.load():
-        raise UnknownBankError(f"no quiz bank named {bank!r}; banks are: {', '.join(bank_names())}")
     saved = store.load()
+    if bank is not None and bank not in bank_names() and bank not in saved:
+        raise UnknownBankError(f"no quiz bank named {bank!r}; banks are: {', '.join(bank_names())}")
     count = sum(map(len, saved.values())) if bank is None else len(saved.get(bank, {}))
     what = "all your saved quiz answers" if bank is None else f"your saved answers to {bank}"
     if not confirm:
         call = "quiz.reset(confirm=True)" if bank is None else f"quiz.reset({bank!r}, confirm=True)"
         return Notice(f"This would delete {what} ({count} answer{'s' if count != 1 else ''}) "
                       f"from {progress_path()}. Nothing was deleted; to do it, run {call}")
-    removed = store.clear(bank)
+    try:
+        removed = store.clear(bank)
+    except store.ProgressUnavailable as error:
+        return Notice(f"Nothing was deleted: {error}.")
     return Notice(f"Deleted {what} ({removed} answer{'s' if removed != 1 else ''}).")
+
+
+def _ask_name():
+    try:
+        name = input("Your name or initials (they go in the report you hand in): ")
+    except (EOFError, OSError, RuntimeError, NotImplementedError):  # no keyboard input here
+        name = ""
+    if not name.strip():
+        raise QuizError('a report needs your name or initials: quiz.report("AB")')
+    return name.strip()
+
+
+def report(name=None, path=None, progress_file=None):
+    """Write your quiz results to a file you can hand in, and show them as Markdown.
+
+    ``name``: your name or initials (asked for if not given). ``path``: where to write
+    (default ``bn-course-report-<name>.json`` in the current folder, i.e. next to the
+    notebook). ``progress_file``: whose progress to report (default yours,
+    :func:`progress_path`). Returns a :class:`~bn_course.quiz.reports.Report`.
+    """
+    name = name.strip() if isinstance(name, str) and name.strip() else _ask_name()
+    return reports.write(name, store.load(progress_file), path)

@@ -1,14 +1,21 @@
-"""Command line: ``python -m bn_course.quiz export [bank] [--answers]``.
+"""Command line: quiz sheets and answer keys, a learner's report, the class summary.
 
-Prints a Markdown quiz sheet for one bank or all of them, or with ``--answers``
-the answer key (each option marked, why the wrong ones are wrong, explanations).
-Redirect it to a file and print it or convert it (e.g. with pandoc) for class.
-An unknown bank is reported on stderr with exit code 2.
+    python -m bn_course.quiz export [bank] [--answers]     # Markdown quiz sheet, or the answer key
+    python -m bn_course.quiz report [--name AB] [--out FILE] [--progress FILE]
+    python -m bn_course.quiz summary REPORT... [--csv]
+
+``export`` prints one bank or all of them; redirect it to a file and print it or convert it
+(e.g. with pandoc). ``report`` writes a learner's results to a file to hand in and prints
+them as Markdown (``--progress`` reads another learner's progress file, e.g. on a shared
+server). ``summary`` reads many reports and prints the class summary (``--csv``: the
+question table for a spreadsheet); files that are not reports are named on stderr and skipped.
+Errors are one line on stderr with exit code 2.
 """
 
 import argparse
 import sys
 
+from bn_course.quiz import reports, store
 from bn_course.quiz.bank import QuizError, bank_names, load_bank
 from bn_course.quiz.text import bank_markdown
 
@@ -24,16 +31,41 @@ def export(names, answers):
     return "\n".join(parts)
 
 
-def main(argv=None):
+def _parser():
     parser = argparse.ArgumentParser(prog="python -m bn_course.quiz", description="Quiz tools for instructors.")
     commands = parser.add_subparsers(dest="command", required=True)
     sheet = commands.add_parser("export", help="print a Markdown quiz sheet or answer key")
     sheet.add_argument("bank", nargs="?", help="one bank, e.g. 02_numpy_formula (default: all)")
     sheet.add_argument("--answers", action="store_true", help="print the answer key instead of the sheet")
-    args = parser.parse_args(argv)
+    hand_in = commands.add_parser("report", help="write a learner's results to a file to hand in")
+    hand_in.add_argument("--name", help="the learner's name or initials (asked for if missing)")
+    hand_in.add_argument("--out", help="the file to write (default: bn-course-report-<name>.json here)")
+    hand_in.add_argument("--progress", help=f"the progress file to read (default: ${store.ENV_VAR} or "
+                                            "~/.bn_course/progress.json)")
+    summary = commands.add_parser("summary", help="print the class summary of many reports")
+    summary.add_argument("reports", nargs="+", metavar="REPORT", help="report files written by `report`")
+    summary.add_argument("--csv", action="store_true", help="print the question table as CSV")
+    return parser
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
     try:
-        text = export([args.bank] if args.bank else bank_names(), args.answers)
-    except QuizError as error:
+        if args.command == "export":
+            text = export([args.bank] if args.bank else bank_names(), args.answers)
+        elif args.command == "report":
+            from bn_course import quiz
+
+            written = quiz.report(args.name, args.out, args.progress)
+            text = written.markdown() + f"\nWrote {written.path}\n"
+        else:
+            found, skipped = reports.read_reports(args.reports)
+            for path, reason in skipped:
+                print(f"skipped {path}: {reason}", file=sys.stderr)
+            if not found:
+                raise QuizError("none of the files is a quiz report")
+            text = reports.summary_csv(found) if args.csv else reports.summary_markdown(found, skipped)
+    except (QuizError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     sys.stdout.write(text)

@@ -14,12 +14,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from bn_course.paths import course_path
+
 __all__ = [
     "QuizError", "UnknownBankError", "UnknownQuestionError", "AnswerError", "BankError",
-    "Question", "Bank", "quiz_dir", "bank_names", "load_bank", "bank_problems",
+    "Question", "Bank", "quiz_dir", "bank_names", "load_bank",
 ]
-
-_DEFAULT_DIR = Path(__file__).resolve().parents[2] / "quizzes"
 
 
 class QuizError(ValueError):
@@ -87,8 +87,10 @@ class Bank:
 
 
 def quiz_dir():
-    """The folder holding the banks: ``$BN_COURSE_QUIZZES`` if set, else the repository's ``quizzes/``."""
-    return Path(os.environ.get("BN_COURSE_QUIZZES") or _DEFAULT_DIR)
+    """The folder holding the banks: ``$BN_COURSE_QUIZZES`` if set, else the course folder's ``quizzes/``
+    (:func:`bn_course.paths.course_path`: a FileNotFoundError saying how to fix it if there is none)."""
+    configured = os.environ.get("BN_COURSE_QUIZZES")
+    return Path(configured) if configured else course_path("quizzes")
 
 
 def bank_names():
@@ -249,11 +251,3 @@ def _local_problems(data):
                     )
     return problems
 
-
-def bank_problems(name):
-    """Everything wrong with bank ``name`` as a list of messages (empty when it is fine)."""
-    try:
-        load_bank(name)
-    except QuizError as error:
-        return [str(error)]
-    return []

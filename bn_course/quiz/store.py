@@ -1,4 +1,4 @@
-"""Quiz progress on disk: one small JSON file, locked, written atomically.
+"""Quiz progress on disk: one small JSON file, locked, written atomically, never lost.
 
 Where: ``$BN_COURSE_PROGRESS`` if set, else ``~/.bn_course/progress.json`` (never
 inside the repository, so ``git clean`` or a fresh clone keeps your answers).
@@ -6,15 +6,23 @@ inside the repository, so ``git clean`` or a fresh clone keeps your answers).
 Layout::
 
     {"format": 1, "banks": {"02_numpy_formula": {"<question key>":
-        {"answer": 1, "correct": true, "attempts": 2, "time": "2025-01-31T10:00:00+00:00"}}}}
+        {"answer": 1, "correct": true, "attempts": 2, "wrong": [0], "time": "2025-01-31T10:00:00+00:00"}}}}
 
+``wrong`` lists the distinct wrong answers given (for an instructor's class summary).
 Every change is a read-merge-write under an exclusive lock on ``progress.json.lock``
-(``fcntl`` on POSIX, ``msvcrt`` on Windows), so two notebooks saving at the same
-time keep each other's answers. The new content goes to a temporary file in the
-same folder that then replaces the old one (``os.replace``), so a crash never
-leaves a half-written file. A file that cannot be read as progress anyway (edited
-by hand, truncated by a full disk) is renamed ``progress.json.corrupt-<time>``,
-a :class:`ProgressFileWarning` says so, and a fresh file is started.
+(``fcntl`` on POSIX, ``msvcrt`` on Windows), so two notebooks saving at the same time
+keep each other's answers; the new content goes to a temporary file that then replaces
+the old one (``os.replace``), so a crash never leaves a half-written file.
+
+Nothing here lets a learner lose feedback or answers. Each problem gives one
+:class:`ProgressFileWarning` and the quiz goes on:
+
+- a file that is not progress at all (damaged, truncated) is renamed
+  ``progress.json.corrupt-<time>`` and a fresh one is started;
+- a single record that does not parse is kept in the file as it is (and ignored);
+- a file written by a newer course version (higher ``format``) is left untouched;
+- a path that cannot be used (a folder, a folder that cannot be created, no permission):
+  the answer is graded but not saved, and the warning says where and how to fix it.
 """
 
 import json
@@ -35,17 +43,28 @@ try:
 except ImportError:  # POSIX
     msvcrt = None
 
-__all__ = ["ENV_VAR", "ProgressFileWarning", "progress_path", "load", "record", "clear"]
+__all__ = ["ENV_VAR", "FORMAT", "ProgressFileWarning", "ProgressUnavailable", "progress_path", "load", "record",
+           "clear", "well_formed"]
 
 ENV_VAR = "BN_COURSE_PROGRESS"
 FORMAT = 1
+_MAX_WRONG = 10  # distinct wrong answers kept per question
+_FIX = (f"To fix it, point {ENV_VAR} at a file in a folder you can write: run "
+        f"`import os; os.environ[\"{ENV_VAR}\"] = os.path.expanduser(\"~/bn_progress.json\")` in a cell "
+        "(or set it before starting JupyterLab)")
 
 
 class ProgressFileWarning(UserWarning):
-    """The progress file was unreadable and has been moved aside."""
+    """Something about the progress file the learner should know: moved aside, newer, or not saved."""
 
 
-# Each time a file is moved aside is news to the learner: never deduplicate these warnings.
+class ProgressUnavailable(Exception):
+    """The progress file cannot be read or written: the message says why, ``fix`` what to do."""
+
+    fix = _FIX
+
+
+# Each of these is news to the learner: never deduplicate them.
 warnings.filterwarnings("always", category=ProgressFileWarning)
 
 
@@ -55,6 +74,22 @@ def progress_path():
     if configured:
         return Path(configured).expanduser()
     return Path.home() / ".bn_course" / "progress.json"
+
+
+def _unavailable(error, path):
+    """``error`` as a :class:`ProgressUnavailable` saying, in one sentence, why ``path`` cannot be used."""
+    return error if isinstance(error, ProgressUnavailable) else ProgressUnavailable(_describe(error, path))
+
+
+def _describe(error, path):
+    if isinstance(error, IsADirectoryError) or path.is_dir():
+        return f"{path} is a folder, not a file"
+    blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        return f"{blocker} is a file, so the folder {path.parent} cannot be created"
+    if isinstance(error, PermissionError):
+        return f"you have no permission to write {error.filename or path}"
+    return f"{path} cannot be used ({type(error).__name__}: {error})"
 
 
 @contextmanager
@@ -88,52 +123,58 @@ def _locked(path):
             yield
 
 
-def _parse(text):
-    """The ``banks`` dict of a progress file's text, or None if it is not a progress file."""
+def well_formed(record):
+    """True for a record the quiz can use: a dict with a boolean ``correct``."""
+    return isinstance(record, dict) and isinstance(record.get("correct"), bool)
+
+
+def _parse(data):
+    """``(format, banks)`` of a progress file's text, or None if it is not a progress file."""
     try:
-        data = json.loads(text)
-    except ValueError:
+        data = json.loads(data.decode("utf-8"))
+    except ValueError:  # includes UnicodeDecodeError
         return None
     if not isinstance(data, dict) or not isinstance(data.get("banks"), dict):
         return None
-    banks = data["banks"]
-    if not all(isinstance(records, dict) for records in banks.values()):
+    version = data.get("format", 1)
+    if isinstance(version, bool) or not isinstance(version, int):
         return None
-    # Keep only well-formed records; anything else is ignored rather than trusted.
-    return {
-        bank: {key: rec for key, rec in records.items() if isinstance(rec, dict) and isinstance(rec.get("correct"), bool)}
-        for bank, records in banks.items()
-    }
+    if not all(isinstance(records, dict) for records in data["banks"].values()):
+        return None
+    return version, data["banks"]
 
 
 def _read_unlocked(path):
+    """Every record in the file, parseable or not (so a write keeps them all).
+
+    Raises OSError if the file cannot be read, :class:`ProgressUnavailable` if it is newer.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes()
     except FileNotFoundError:
         return {}
-    except UnicodeDecodeError:
-        text = None
-    banks = _parse(text) if text is not None else None
-    if banks is not None:
-        return banks
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
-    os.replace(path, aside)
-    warnings.warn(
-        f"Your quiz progress file {path} could not be read (damaged or partly written), "
-        f"so it was moved to {aside.name} in the same folder and a new one was started. "
-        "Answers you give from now on are saved as usual.",
-        ProgressFileWarning,
-        stacklevel=4,
-    )
-    return {}
+    parsed = _parse(text)
+    if parsed is None:
+        aside = path.with_name(f"{path.name}.corrupt-{datetime.now().strftime('%Y%m%d-%H%M%S-%f')}")
+        os.replace(path, aside)
+        warnings.warn(f"Your quiz progress file {path} could not be read (damaged or partly written), so it was "
+                      f"moved to {aside.name} in the same folder and a new one was started. Answers you give "
+                      "from now on are saved as usual.", ProgressFileWarning, stacklevel=4)
+        return {}
+    version, banks = parsed
+    if version > FORMAT:
+        error = ProgressUnavailable(f"{path} was written by a newer version of this course (progress format "
+                                    f"{version}; this version reads format {FORMAT}), so it is left untouched")
+        error.fix = (f"Update the course (e.g. `git pull`) to use it, or point {ENV_VAR} at another file to keep "
+                     "a separate record")
+        raise error
+    return banks
 
 
 def _write_unlocked(path, banks):
     text = json.dumps({"format": FORMAT, "banks": banks}, indent=1, sort_keys=True)
-    handle = tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=path.parent, prefix=path.name + ".", suffix=".tmp", delete=False
-    )
+    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=path.name + ".",
+                                         suffix=".tmp", delete=False)
     try:
         with handle:
             handle.write(text)
@@ -145,43 +186,86 @@ def _write_unlocked(path, banks):
         raise
 
 
+def _change(path, change):
+    """Run ``change(banks)`` under the lock and write the result; OS problems become ProgressUnavailable."""
+    try:
+        with _locked(path):
+            banks = _read_unlocked(path)
+            result = change(banks)
+            _write_unlocked(path, banks)
+        return result
+    except (OSError, ProgressUnavailable) as error:
+        raise _unavailable(error, path) from None
+
+
 def load(path=None):
-    """All saved answers: ``{bank: {question_key: record}}`` (empty if there is no file yet)."""
+    """Every usable saved answer: ``{bank: {question_key: record}}`` (empty if there is no file yet).
+
+    Never raises for a file problem: it warns once (:class:`ProgressFileWarning`) and returns what it can.
+    """
     path = Path(path) if path else progress_path()
     if not path.exists():
         return {}
-    with _locked(path):
-        return _read_unlocked(path)
+    try:
+        try:
+            with _locked(path):
+                banks = _read_unlocked(path)
+        except PermissionError:  # a folder we may read but not write (e.g. another learner's): read it as it is
+            parsed = _parse(path.read_bytes())
+            if parsed is None or parsed[0] > FORMAT:
+                raise
+            banks = parsed[1]
+    except (OSError, ProgressUnavailable) as error:
+        error = _unavailable(error, path)
+        warnings.warn(f"Your saved quiz answers could not be read: {error}. {error.fix}.",
+                      ProgressFileWarning, stacklevel=3)
+        return {}
+    return {bank: {key: rec for key, rec in records.items() if well_formed(rec)} for bank, records in banks.items()}
 
 
 def record(bank, key, answer, correct, path=None):
-    """Save one graded answer and return its record (``attempts`` counts every check)."""
+    """Save one graded answer and return its record (``attempts`` counts every check).
+
+    If it cannot be saved, warns once (saying where and how to fix it) and returns None.
+    """
     path = Path(path) if path else progress_path()
-    with _locked(path):
-        banks = _read_unlocked(path)
-        previous = banks.get(bank, {}).get(key, {})
+    answer = list(answer) if isinstance(answer, tuple) else answer
+
+    def add(banks):
+        previous = banks.get(bank, {}).get(key)
+        previous = previous if well_formed(previous) else {}
         attempts = previous.get("attempts", 0)
-        entry = {
-            "answer": list(answer) if isinstance(answer, tuple) else answer,
-            "correct": bool(correct),
-            "attempts": (attempts if isinstance(attempts, int) else 0) + 1,
-            "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        }
+        wrong = [w for w in previous.get("wrong", []) if w != answer] if isinstance(previous.get("wrong"), list) else []
+        entry = {"answer": answer, "correct": bool(correct),
+                 "attempts": (attempts if isinstance(attempts, int) else 0) + 1,
+                 "time": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        if wrong or not correct:
+            entry["wrong"] = (wrong + ([] if correct else [answer]))[-_MAX_WRONG:]
         banks.setdefault(bank, {})[key] = entry
-        _write_unlocked(path, banks)
-    return entry
+        return entry
+
+    try:
+        return _change(path, add)
+    except ProgressUnavailable as error:
+        warnings.warn(f"Your answer was graded but not saved: {error}. {error.fix}; then check the answer again.",
+                      ProgressFileWarning, stacklevel=3)
+        return None
 
 
 def clear(bank=None, path=None):
-    """Delete the saved answers of one bank (or of all banks); returns how many were deleted."""
+    """Delete the saved answers of one bank (or of all banks); returns how many were deleted.
+
+    Raises :class:`ProgressUnavailable` (saying why) if the file cannot be changed.
+    """
     path = Path(path) if path else progress_path()
     if not path.exists():
         return 0
-    with _locked(path):
-        banks = _read_unlocked(path)
-        if bank is None:
-            removed, banks = sum(map(len, banks.values())), {}
-        else:
-            removed = len(banks.pop(bank, {}))
-        _write_unlocked(path, banks)
-    return removed
+
+    def remove(banks):
+        if bank is not None:
+            return len(banks.pop(bank, {}))
+        removed = sum(map(len, banks.values()))
+        banks.clear()
+        return removed
+
+    return _change(path, remove)

@@ -11,7 +11,8 @@ CSS classes, for browser tests and custom styles: ``bn-quiz`` (the bank),
 ``bn-quiz-question`` (each question), ``bn-quiz-prompt``, ``bn-quiz-option`` (each
 option widget; for a number, the text box), ``bn-quiz-check`` (the button),
 ``bn-quiz-feedback``, ``bn-quiz-reveal`` (classroom mode), ``bn-quiz-score``,
-``bn-quiz-notice`` (messages about the progress file).
+``bn-quiz-notice`` (messages about the progress file). A problem saving an answer is
+shown in that question's feedback, never as a traceback.
 """
 
 import html
@@ -147,12 +148,11 @@ class QuestionView:
             self.feedback.value = _panel(f"⚠ Could not check this answer ({type(error).__name__}: {error}).",
                                          _COLOURS[None])
             return
-        message = result.markdown()
         try:
-            self.quiz.save(self.question.key, result.answer, result.correct)
-        except Exception as error:
-            message += (f"\n\n⚠ Your answer could not be saved ({type(error).__name__}: {error}). "
-                        "See the README, *Quizzes*, to choose another progress file.")
+            notes = self.quiz.save(self.question.key, result.answer, result.correct)
+        except Exception as error:  # a bug must not hide the feedback
+            notes = [f"Your answer could not be saved ({type(error).__name__}: {error})."]
+        message = result.markdown() + "".join(f"\n\n⚠ {note}" for note in notes)
         self.state = result.correct
         self.feedback.value = _panel(message, _COLOURS[result.correct])
         self.quiz.update_score()
@@ -190,11 +190,9 @@ class QuizView:
         self.score.add_class("bn-quiz-score")
         self.widget = make(widgets.VBox, [self.header, self.notice, *(q.box for q in self.questions), self.score])
         self.widget.add_class("bn-quiz")
-        try:
-            saved = self._quietly(store.load)
-        except OSError as error:
-            self.notice.value = _panel(f"⚠ Could not read your saved answers ({error}).", _COLOURS[None])
-            saved = {}
+        saved, notes = self._quietly(store.load)
+        if notes:
+            self.notice.value = _panel("\n\n".join(f"⚠ {note}" for note in notes), _COLOURS[None])
         for view in self.questions:
             record = saved.get(bank.name, {}).get(view.question.key)
             if record:
@@ -202,20 +200,24 @@ class QuizView:
         self.update_score()
         self._displayed_at = None
 
-    def _quietly(self, action, *args):
-        """Run a progress-store action; a warning it gives (file moved aside) is also put in ``notice``."""
+    @staticmethod
+    def _quietly(action, *args):
+        """Run a progress-store action; returns its result and the texts of the warnings it gave
+        (file moved aside, answer not saved), which the widgets show instead of a stderr message."""
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", store.ProgressFileWarning)
             result = action(*args)
+        notes = []
         for warning in caught:
             if issubclass(warning.category, store.ProgressFileWarning):
-                self.notice.value = _panel(f"⚠ {warning.message}", _COLOURS[None])
-            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
-        return result
+                notes.append(str(warning.message))
+            else:
+                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+        return result, notes
 
     def save(self, key, answer, correct):
-        """Record one graded answer in the progress file."""
-        return self._quietly(store.record, self.bank.name, key, answer, correct)
+        """Record one graded answer in the progress file; returns what the learner must be told about it."""
+        return self._quietly(store.record, self.bank.name, key, answer, correct)[1]
 
     def update_score(self):
         """Recount the checked questions into ``score`` (and ``correct``, ``answered``, ``total``)."""
