@@ -127,6 +127,48 @@ def test_training_none_and_false_do_not_update():
     np.testing.assert_allclose(layer(x), x / np.sqrt(1 + 1e-3), rtol=1e-6)
 
 
+def test_predict_and_evaluate_do_not_update_and_fit_does():
+    """predict/evaluate pass training=False; fit passes True, which a nested layer inherits."""
+    x = _batches((32, 3), steps=1)[0]
+    model = keras.Sequential([keras.Input(shape=(3,)), BatchNorm(momentum=0.5)])
+    model.compile(optimizer="sgd", loss="mse")
+    bn = model.layers[0]
+    model.predict(x, verbose=0)
+    model.evaluate(x, x, verbose=0)
+    model(x)
+    np.testing.assert_array_equal(bn.moving_mean.numpy(), np.zeros(3))
+    model.fit(x, x, batch_size=32, epochs=1, verbose=0)
+    np.testing.assert_allclose(bn.moving_mean.numpy(), 0.5 * x.mean(axis=0), rtol=1e-5)
+
+
+def test_a_nested_call_without_training_inherits_the_outer_value():
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.bn = BatchNorm(momentum=0.5)
+
+        def call(self, inputs):  # no training argument passed to self.bn
+            return self.bn(inputs)
+
+    net = Net()
+    x = _batches((16, 3), steps=1)[0]
+    net(x)
+    np.testing.assert_array_equal(net.bn.moving_mean.numpy(), np.zeros(3))
+    net(x, training=True)
+    np.testing.assert_allclose(net.bn.moving_mean.numpy(), 0.5 * x.mean(axis=0), rtol=1e-5)
+
+
+@pytest.mark.parametrize("shape, axis, reduction, stats_shape", [
+    ((None, 5), -1, [0], [1, 5]),
+    ((None, 3, 4, 5), 1, [0, 2, 3], [1, 3, 1, 1]),
+    ((None, 4, 5, 3), -1, [0, 1, 2], [1, 1, 1, 3]),
+])
+def test_build_gives_the_shapes_the_exercise_uses(shape, axis, reduction, stats_shape):
+    layer = BatchNorm(axis=axis)
+    layer.build(shape)
+    assert layer.reduction_axes == reduction and layer.stats_shape == stats_shape
+
+
 def test_trainable_false_forces_inference_like_keras():
     shape = (8, 4)
     ours, ref = _pair(shape, momentum=0.5)
@@ -208,7 +250,7 @@ def test_fit_gives_the_same_weights_as_keras():
 def test_low_precision_inputs_are_normalized_in_float32(dtype):
     shape = (16, 3)
     ours, ref = _pair(shape)
-    x = tf.cast(_batches(shape, steps=1)[0] * 100 + 300, dtype)  # sums of squares overflow float16
+    x = tf.cast(_batches(shape, steps=1)[0] * 100 + 300, dtype)  # large values, few significant digits
     y, y_ref = ours(x, training=True), ref(x, training=True)
     assert y.dtype == y_ref.dtype == tf.float32  # the layer's compute dtype, as in Keras
     assert np.all(np.isfinite(y.numpy()))

@@ -6,10 +6,19 @@ from bn_course.numpy_bn import update_moving
 
 
 def moving_mean_warmup():
-    """Ten Keras-style updates from 0 with momentum 0.9 and a constant batch mean of 2."""
+    """Two Keras-style updates from 0 with momentum 0.9 and a constant batch mean of 2."""
     moving = np.zeros(1)
-    for _ in range(10):
+    for _ in range(2):
         moving = update_moving(moving, np.array([2.0]), momentum=0.9)
+    # The recognised mistakes must stay apart at the question's tolerance (0.005):
+    # PyTorch's convention (1.98), b itself (2.0), the missing part b * 0.9**2 (1.62), one step (0.2).
+    pytorch = 0.0
+    for _ in range(2):
+        pytorch = 0.1 * pytorch + 0.9 * 2.0
+    mistakes = [pytorch, 2.0, 2.0 * 0.9**2, float(update_moving(np.zeros(1), np.array([2.0]), 0.9)[0])]
+    assert np.allclose(mistakes, [1.98, 2.0, 1.62, 0.2])
+    values = sorted([float(moving[0])] + mistakes)
+    assert min(np.diff(values)) > 2 * 0.005
     return float(moving[0])
 
 
