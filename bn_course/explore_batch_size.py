@@ -18,6 +18,9 @@ mean mu and standard deviation sigma:
   difference (the *train/inference gap*) shrinks roughly like ``1 / sqrt(B)`` for large
   B and is about 1 for B = 1, where training mode outputs 0 (i.e. beta) for every sample.
 
+Notebook 06 measures these laws in view with a few lines of NumPy; the functions here
+compute the same quantities for the slider (and the tests).
+
 (Inside one epoch batches are drawn *without* replacement from a finite training set,
 which makes the standard error smaller by ``sqrt((N - B) / (N - 1))``; the functions here
 draw with replacement, the clean i.i.d. case.)
@@ -27,6 +30,7 @@ draw with replacement, the clean i.i.d. case.)
 import ipywidgets as widgets
 import numpy as np
 
+from bn_course.data import load_digits
 from bn_course.numpy_bn import batch_norm, batch_norm_inference
 from bn_course.widgets import Explorer, new_figure
 
@@ -44,21 +48,21 @@ _RATIO_EDGES = np.linspace(0.0, 2.0, 61)
 
 
 def digit_features(n_features=8, seed=0):
-    """The population: ReLU features of the 8x8 digits, shape (1797, n_features), float64.
+    """The population: ReLU features of all 1,797 digits, shape (1797, n_features), float64.
 
-    ``relu(z @ W)`` where z are the 64 pixel values of every digit standardized
-    per pixel (constant pixels set to 0) and W is a fixed random (64, n_features)
-    matrix with He-normal scale ``sqrt(2 / 64)``: what the first hidden layer of a
-    freshly initialized ReLU network feeds its BN layer. Skewed and non-Gaussian,
-    like real activations. Same ``seed``, same features.
+    ``relu(x @ W)`` where x are the 64 pixel values of every digit of
+    :func:`bn_course.data.load_digits` (training and test images, values in [0, 1]),
+    centred on the mean digit, and W is a fixed random (64, n_features) matrix with
+    He-normal scale ``sqrt(2 / 64)``: what a freshly initialized dense ReLU layer feeds
+    the layer after it. About half the values are exact zeros: skewed and non-Gaussian,
+    like real activations. Notebook 06 computes the same population in view; same
+    ``seed``, same features.
     """
-    from sklearn.datasets import load_digits as sklearn_digits
-
-    pixels = sklearn_digits().data.astype(np.float64)
-    std = pixels.std(axis=0)
-    z = (pixels - pixels.mean(axis=0)) / np.where(std > 0, std, 1.0)
-    weights = np.random.default_rng(seed).normal(0.0, np.sqrt(2.0 / 64), size=(64, n_features))
-    return np.maximum(z @ weights, 0.0)
+    digits = load_digits()
+    pixels = np.concatenate([digits.x_train_flat, digits.x_test_flat]).astype(np.float64)
+    pixels = pixels - pixels.mean(axis=0)
+    weights = np.random.default_rng(seed).normal(0.0, np.sqrt(2 / 64), size=(64, n_features))
+    return np.maximum(pixels @ weights, 0.0)
 
 
 def batch_statistics(features, batch_size, n_batches=1000, eps=1e-3, seed=0):
@@ -140,8 +144,6 @@ def batch_size_curves(features, sizes=BATCH_SIZES, n_batches=1000, eps=1e-3, see
     out["mean_edges"] = _HIST_EDGES
     out["ratio_edges"] = _RATIO_EDGES
     return out
-
-
 
 
 def _batch_size_slider(sizes, value):

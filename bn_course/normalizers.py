@@ -31,7 +31,7 @@ with Keras's default ``eps = 1e-3``. Group norm splits the C channels into G gro
 
 import numpy as np
 
-from bn_course.numpy_bn import _as_float_array, _check_eps
+from bn_course.validation import as_float_array, check_eps
 
 __all__ = ["layer_norm", "group_norm", "instance_norm", "statistic_labels", "NORMALIZERS"]
 
@@ -61,8 +61,8 @@ def layer_norm(x, gamma=None, beta=None, eps=1e-3, axis=-1):
     Returns y with the shape of x: every slice along ``axis`` has mean 0 and variance
     var / (var + eps) before gamma and beta.
     """
-    x = _as_float_array(x, "x")
-    eps = _check_eps(eps)
+    x = as_float_array(x, "x")
+    eps = check_eps(eps)
     axes = tuple(a % x.ndim for a in np.atleast_1d(axis).tolist())
     if 0 in axes:
         raise ValueError("layer_norm normalizes within a sample: axis must not include the batch axis 0")
@@ -79,7 +79,7 @@ def layer_norm(x, gamma=None, beta=None, eps=1e-3, axis=-1):
 
 def _param(value, name, shape):
     """A parameter reshaped to broadcast along the normalized axes, or a ValueError naming it."""
-    array = _as_float_array(value, name)
+    array = as_float_array(value, name)
     wanted = int(np.prod(shape))
     if array.size != wanted:
         sizes = tuple(s for s in shape if s != 1) or (1,)
@@ -101,8 +101,8 @@ def group_norm(x, gamma=None, beta=None, groups=32, eps=1e-3):
     H * W * C / G values of that group, normalizes, then applies gamma and beta per channel.
     Returns y with the shape of x.
     """
-    x = _as_float_array(x, "x")
-    eps = _check_eps(eps)
+    x = as_float_array(x, "x")
+    eps = check_eps(eps)
     if x.ndim < 2:
         raise ValueError(f"x must have a batch axis and a channel axis (rank >= 2), got shape {x.shape}")
     channels = x.shape[-1]
@@ -126,7 +126,7 @@ def instance_norm(x, gamma=None, beta=None, eps=1e-3):
     The same as ``group_norm(x, gamma, beta, groups=C, eps)`` and
     ``keras.layers.GroupNormalization(groups=-1)``.
     """
-    x = _as_float_array(x, "x")
+    x = as_float_array(x, "x")
     return group_norm(x, gamma, beta, groups=x.shape[-1], eps=eps)
 
 
