@@ -1,10 +1,18 @@
-"""bn_course.exercises, notebook 05: the moving-average and folding checkers, right and wrong answers."""
+"""bn_course.exercises, notebook 05: each checker with the right answer, each named mistake, the untouched case."""
+
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from bn_course.exercises import check_ema_steps, check_fold_dense
+from bn_course.exercises import check_ema_steps, check_fold_dense, find_exercise
+from bn_course.exercises.training_vs_inference import GIVEN_CODE, _tokens, check_custom_loop
 
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "05_training_vs_inference.ipynb"
+
+
+# --------------------------------------------------------------------- exercise 1: the moving average
 
 def ema_right(init, batch_value, momentum, k):
     moving = np.asarray(init, dtype=float)
@@ -29,6 +37,10 @@ def ema_one_too_many(init, batch_value, momentum, k):
     return ema_right(init, batch_value, momentum, k + 1)
 
 
+def ema_swapped(init, batch_value, momentum, k):
+    return ema_right(batch_value, init, momentum, k)
+
+
 def ema_todo(init, batch_value, momentum, k):
     raise NotImplementedError  # your code here
 
@@ -40,18 +52,127 @@ def test_ema_right_answers_pass(fn):
 
 @pytest.mark.parametrize("fn, words", [
     (ema_pytorch_direction, "PyTorch"),
-    (ema_no_init, "initial value"),
+    (ema_no_init, "initial value is missing"),
     (ema_one_too_many, "one update too many"),
+    (ema_swapped, "swapped"),
     (lambda *a: None, "returned None"),
 ])
 def test_ema_wrong_answers_are_named(fn, words):
     result = check_ema_steps(fn)
-    assert result.status == "failed" and words in result.message
+    assert result.status == "failed" and words in result.message, result
 
 
 def test_ema_untouched_is_not_attempted():
     assert check_ema_steps(ema_todo).status == "not attempted"
 
+
+# --------------------------------------------------------------------- exercise 2: the custom loop
+
+def _given():
+    """The given code, defined the way a notebook cell defines it (its source findable by inspect)."""
+    import linecache
+
+    import keras
+    import tensorflow as tf
+
+    filename = "<notebook 05, exercise 2 cell>"
+    linecache.cache[filename] = (len(GIVEN_CODE), None, GIVEN_CODE.splitlines(keepends=True), filename)
+    namespace = {"keras": keras, "tf": tf}
+    exec(compile(GIVEN_CODE, filename, "exec"), namespace)
+    return namespace
+
+
+GIVEN = _given()
+loss_fn = GIVEN["loss_fn"]
+tf = GIVEN["tf"]
+keras = GIVEN["keras"]
+
+
+def step_fixed(model, optimizer, xb, yb):
+    with tf.GradientTape() as tape:
+        loss = loss_fn(yb, model(xb, training=True))
+    gradients = tape.gradient(loss, model.trainable_variables)
+    optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+    return loss
+
+
+def step_training_false(model, optimizer, xb, yb):
+    with tf.GradientTape() as tape:
+        loss = loss_fn(yb, model(xb, training=False))
+    gradients = tape.gradient(loss, model.trainable_variables)
+    optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+    return loss
+
+
+def step_twice(model, optimizer, xb, yb):
+    model(xb, training=True)                       # e.g. an extra pass "to log the accuracy"
+    return step_fixed(model, optimizer, xb, yb)
+
+
+def step_no_update(model, optimizer, xb, yb):
+    with tf.GradientTape():
+        loss = loss_fn(yb, model(xb, training=True))
+    return loss
+
+
+class HardCoded(GIVEN["Classifier"]):
+    def call(self, x, training=None):
+        for dense, bn in self.blocks:
+            x = keras.activations.relu(bn(dense(x), training=True))
+        return self.classify(x)
+
+
+class NoTrainingParameter(GIVEN["Classifier"]):
+    def call(self, x):
+        for dense, bn in self.blocks:
+            x = keras.activations.relu(bn(dense(x)))
+        return self.classify(x)
+
+
+class Forwarding(GIVEN["Classifier"]):
+    def call(self, x, training=None):
+        for dense, bn in self.blocks:
+            x = keras.activations.relu(bn(dense(x), training=training))
+        return self.classify(x)
+
+
+def test_custom_loop_right_answers_pass():
+    assert check_custom_loop(step_fixed).passed
+    assert check_custom_loop(step_fixed, Forwarding).passed        # forwarding `training` explicitly is fine too
+
+
+def test_custom_loop_untouched_is_not_attempted():
+    result = check_custom_loop(GIVEN["train_step"], GIVEN["Classifier"])
+    assert result.status == "not attempted", result
+
+
+@pytest.mark.parametrize("step, model_class, words", [
+    (GIVEN["train_step"], Forwarding, "never ran in training mode"),        # the class "fixed" instead of the loop
+    (step_training_false, None, "never ran in training mode"),
+    (step_twice, None, "twice"),
+    (step_fixed, HardCoded, "hard-coded"),
+    (GIVEN["train_step"], HardCoded, "hard-coded"),
+    (step_no_update, None, "no longer changes the trainable weights"),
+    (step_fixed, NoTrainingParameter, "`fit` passes training=True only"),
+])
+def test_custom_loop_mistakes_are_named(step, model_class, words):
+    result = check_custom_loop(step, model_class)
+    assert result.status == "failed" and words in result.message, result
+
+
+def test_the_notebook_gives_exactly_the_registered_code():
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    given = [c for c in cells if c["cell_type"] == "code" and "def train_step(" in "".join(c["source"])]
+    assert len(given) == 1, "the notebook should have one exercise cell defining train_step"
+    assert _tokens("".join(given[0]["source"])) == _tokens(GIVEN_CODE)
+
+
+def test_the_registered_solution_is_the_one_argument_fix():
+    solution = find_exercise("05_training_vs_inference", "custom-loop").solution
+    assert solution.__code__.co_names == step_fixed.__code__.co_names
+
+
+# --------------------------------------------------------------------- exercise 3: folding
 
 def fold_right(kernel, bias, gamma, beta, moving_mean, moving_var, eps):
     scale = gamma / np.sqrt(moving_var + eps)
@@ -68,9 +189,29 @@ def fold_eps_outside(kernel, bias, gamma, beta, moving_mean, moving_var, eps):
     return kernel * scale, (bias - moving_mean) * scale + beta
 
 
+def fold_variance(kernel, bias, gamma, beta, moving_mean, moving_var, eps):
+    scale = gamma / (moving_var + eps)
+    return kernel * scale, (bias - moving_mean) * scale + beta
+
+
+def fold_no_gamma(kernel, bias, gamma, beta, moving_mean, moving_var, eps):
+    scale = 1 / np.sqrt(moving_var + eps)
+    return kernel * scale, (bias - moving_mean) * gamma * scale + beta
+
+
 def fold_mean_not_subtracted(kernel, bias, gamma, beta, moving_mean, moving_var, eps):
     scale = gamma / np.sqrt(moving_var + eps)
     return kernel * scale, bias * scale + beta
+
+
+def fold_bias_unscaled(kernel, bias, gamma, beta, moving_mean, moving_var, eps):
+    scale = gamma / np.sqrt(moving_var + eps)
+    return kernel * scale, bias - moving_mean * scale + beta
+
+
+def fold_bias_dropped(kernel, bias, gamma, beta, moving_mean, moving_var, eps):
+    scale = gamma / np.sqrt(moving_var + eps)
+    return kernel * scale, -moving_mean * scale + beta
 
 
 def fold_in_place(kernel, bias, gamma, beta, moving_mean, moving_var, eps):
@@ -84,6 +225,10 @@ def fold_rows(kernel, bias, gamma, beta, moving_mean, moving_var, eps):
     return kernel * scale[:, None], (bias - moving_mean) * scale + beta
 
 
+def fold_todo(kernel, bias, gamma, beta, moving_mean, moving_var, eps):
+    raise NotImplementedError  # your code here
+
+
 def test_fold_right_answer_passes():
     assert check_fold_dense(fold_right).passed
 
@@ -91,8 +236,13 @@ def test_fold_right_answer_passes():
 @pytest.mark.parametrize("fn, words", [
     (fold_no_beta, "beta is missing"),
     (fold_eps_outside, "under the square root"),
-    (fold_mean_not_subtracted, "moving mean must be subtracted"),
+    (fold_variance, "standard deviation"),
+    (fold_no_gamma, "gamma is missing"),
+    (fold_mean_not_subtracted, "moving mean was not subtracted"),
+    (fold_bias_unscaled, "must be scaled"),
+    (fold_bias_dropped, "old bias was dropped"),
     (fold_in_place, "in place"),
+    (fold_rows, "broadcast"),
     (lambda *a: np.zeros(3), "return a pair"),
 ])
 def test_fold_wrong_answers_are_named(fn, words):
@@ -100,5 +250,5 @@ def test_fold_wrong_answers_are_named(fn, words):
     assert result.status == "failed" and words in result.message, result
 
 
-def test_fold_rows_instead_of_columns_fails():
-    assert not check_fold_dense(fold_rows).passed
+def test_fold_untouched_is_not_attempted():
+    assert check_fold_dense(fold_todo).status == "not attempted"

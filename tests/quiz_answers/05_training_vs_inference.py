@@ -3,9 +3,9 @@
 import numpy as np
 
 from bn_course.explore_momentum import ema, steps_to_within
-from bn_course.inference import fold_batchnorm_weights, torch_to_keras_bn, torch_update_running
+from bn_course.inference import fold_batchnorm_weights
 
-BATCH = np.array([[1.0], [2.0], [3.0], [6.0]])  # one channel, four values
+BATCH = np.array([1.0, 2.0, 3.0, 6.0])  # one channel, four values
 
 
 def moving_mean_after_k():
@@ -14,17 +14,19 @@ def moving_mean_after_k():
 
 
 def torch_momentum():
-    config, _ = torch_to_keras_bn({"running_mean": [0.0], "running_var": [1.0]}, momentum=0.1, affine=False)
-    return config["momentum"]
+    """The Keras momentum whose update equals PyTorch's running = (1 - 0.1) * running + 0.1 * batch."""
+    running, moving, torch_m = 0.0, 0.0, 0.1
+    keras_m = 1 - torch_m
+    for batch in (3.0, -1.0, 4.0):
+        running = (1 - torch_m) * running + torch_m * batch
+        moving = keras_m * moving + (1 - keras_m) * batch
+        assert np.isclose(running, moving)
+    return keras_m
 
 
 def unbiased_variance():
+    """What PyTorch adds (times momentum) to running_var: the unbiased variance of the batch."""
     return float(BATCH.var(ddof=1))
-
-
-def torch_running_var():
-    _, running_var = torch_update_running(np.zeros(1), np.ones(1), BATCH, momentum=0.1)
-    return float(running_var[0])
 
 
 def steps_momentum_09():
@@ -40,7 +42,6 @@ ANSWERS = {
     "moving-mean-after-k": moving_mean_after_k,
     "torch-momentum": torch_momentum,
     "unbiased-variance": unbiased_variance,
-    "torch-running-var": torch_running_var,
     "steps-momentum-09": steps_momentum_09,
     "folded-bias": folded_bias,
 }
