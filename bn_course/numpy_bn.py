@@ -28,14 +28,6 @@ __all__ = [
 ]
 
 
-# Kept for modules not yet moved to bn_course.validation (removed once they are).
-_as_float_array, _check_eps = as_float_array, check_eps
-
-
-def _normalize_axis(x, axis):
-    return check_axis(axis, x.ndim, x.shape)
-
-
 def _prepare(x, gamma, beta, eps, axis):
     """Validate the common arguments; return (x, gamma, beta, eps, axis, reduce_axes, shape)."""
     x = as_float_array(x, "x")
