@@ -23,7 +23,8 @@ Contract (``tests/test_layers.py`` checks each point against ``keras.layers.Batc
       y = gamma * (x - moving_mean) / sqrt(moving_variance + epsilon) + beta
 
 - float16/bfloat16 inputs are normalized in float32; the result has the layer's compute dtype.
-- Bad arguments raise ``TypeError``/``ValueError`` naming the argument.
+- Bad arguments raise ``TypeError``/``ValueError`` naming the argument (momentum, epsilon and the
+  axis's range through ``bn_course.validation``, the checks every module of the course shares).
 - Saving: importing this module registers the class as ``"bn_course>BatchNorm"``; a ``.keras``
   file records that name, so ``keras.saving.load_model`` restores the layer without
   ``custom_objects`` once ``bn_course.layers`` has been imported (Keras imports a saved
@@ -33,10 +34,10 @@ What Keras's layer has and this one leaves out: custom initializers, regularizer
 constraints, masking, Batch Renormalization and ``synchronized=True``.
 """
 
-import math
 import numbers
 
 from bn_course.env import import_tensorflow
+from bn_course.validation import check_axis, check_eps, check_momentum
 
 tf = import_tensorflow()  # before Keras, which would import TensorFlow noisily
 import keras  # noqa: E402
@@ -50,32 +51,27 @@ class BatchNorm(keras.layers.Layer):
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, **kwargs):
         super().__init__(**kwargs)
-        # Check the arguments now, with a message that names them (not deep inside call later).
-        if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+        # Check the arguments now, with messages that name them (not deep inside call later).
+        # check_momentum and check_eps are the course's shared checks (bn_course.validation):
+        # TypeError for a non-number, ValueError for momentum outside [0, 1] or epsilon below 0.
+        self.momentum = check_momentum(momentum)
+        self.epsilon = check_eps(epsilon, name="epsilon")
+        if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):  # its range: checked in build
             raise TypeError(f"axis must be an int (the feature axis to keep, e.g. -1 or 1), got {axis!r}")
-        for name, value in [("momentum", momentum), ("epsilon", epsilon)]:
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise TypeError(f"{name} must be a number, got {value!r}")
-        if not 0 <= momentum <= 1:
-            raise ValueError(f"momentum must be in [0, 1] (the share of the old moving value kept), got {momentum}")
-        if not 0 <= epsilon < math.inf:
-            raise ValueError(f"epsilon must be a finite number >= 0, got {epsilon}")
         for name, value in [("center", center), ("scale", scale)]:
             if not isinstance(value, bool):
                 raise TypeError(f"{name} must be True or False, got {value!r}")
-        self.axis, self.momentum, self.epsilon = int(axis), float(momentum), float(epsilon)
-        self.center, self.scale = center, scale
+        self.axis, self.center, self.scale = int(axis), center, scale
 
     def build(self, input_shape):
         rank = len(input_shape)
-        if not -rank <= self.axis < rank:
-            raise ValueError(f"axis={self.axis} does not exist in an input of shape {tuple(input_shape)}")
-        channels = input_shape[self.axis]
+        axis = check_axis(self.axis, rank, input_shape)  # ValueError if out of range; -1 becomes rank - 1
+        channels = input_shape[axis]
         if channels is None:
             raise ValueError(f"the size of axis={self.axis} in the input shape {tuple(input_shape)} is None; "
                              "BatchNorm needs it to create its weights")
         # Four vectors of shape (C,), in Keras's order, with Keras's initial values.
-        # autocast=False: they stay float32 even when the layer computes in float16.
+        # autocast=False: call reads them as float32 even under mixed precision (no cast to float16).
         if self.scale:
             self.gamma = self.add_weight(shape=(channels,), name="gamma", initializer="ones", autocast=False)
         if self.center:
@@ -85,14 +81,14 @@ class BatchNorm(keras.layers.Layer):
         self.moving_variance = self.add_weight(shape=(channels,), name="moving_variance", initializer="ones",
                                                trainable=False, autocast=False)
         self.input_spec = keras.layers.InputSpec(ndim=rank, axes={self.axis: channels})
-        axis = self.axis % rank
         # The statistics average over every axis except `axis` ...
         self.reduction_axes = [a for a in range(rank) if a != axis]
         # ... and a (C,) vector reshaped to stats_shape lines up with `axis`, e.g. (1, C, 1, 1) for NCHW.
         self.stats_shape = [channels if a == axis else 1 for a in range(rank)]
 
     def call(self, inputs, training=None):
-        # float16/bfloat16 inputs are normalized in float32, as Keras does (their statistics lose precision).
+        # float16/bfloat16 inputs are normalized in float32, as Keras does:
+        # statistics computed in 16 bits lose digits and can overflow.
         dtype = keras.backend.result_type(inputs.dtype, "float32")
         x = tf.cast(inputs, dtype)
         moving_mean = tf.cast(self.moving_mean, dtype)

@@ -80,7 +80,8 @@ def test_the_package_module_holds_nothing_the_notebook_does_not_show():
 
 
 def test_the_notebook_imports_what_the_class_uses(notebook_cell):
-    """The class uses math, numbers, tf and keras: the notebook must import each before the class cell."""
+    """The class uses numbers, tf, keras and three checks from bn_course.validation: the notebook must import
+    each before the class cell, from the same place as the package module."""
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     before = []
     for cell in notebook.cells:
@@ -92,4 +93,15 @@ def test_the_notebook_imports_what_the_class_uses(notebook_cell):
     for node in ast.walk(ast.parse("\n".join(before))):
         if isinstance(node, ast.Import):
             imported |= {alias.asname or alias.name for alias in node.names}
-    assert {"math", "numbers", "tf", "keras"} <= imported, imported
+        elif isinstance(node, ast.ImportFrom) and node.module == "bn_course.validation":
+            imported |= {f"validation.{alias.name}" for alias in node.names if alias.asname is None}
+    needed = {"numbers", "tf", "keras", "validation.check_axis", "validation.check_eps", "validation.check_momentum"}
+    assert needed <= imported, needed - imported
+
+
+def test_the_class_validates_through_the_shared_module():
+    """Range checks of momentum, epsilon and axis are bn_course.validation's, not written again in the class."""
+    source = inspect.getsource(layers.BatchNorm)
+    for check in ("check_momentum(", "check_eps(", "check_axis("):
+        assert check in source, check
+    assert "<= 1" not in source and "math.inf" not in source and "< rank" not in source
