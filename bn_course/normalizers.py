@@ -33,7 +33,7 @@ import numpy as np
 
 from bn_course.validation import as_float_array, check_eps
 
-__all__ = ["layer_norm", "group_norm", "instance_norm", "statistic_labels", "NORMALIZERS"]
+__all__ = ["layer_norm", "group_norm", "instance_norm", "statistic_labels", "plot_statistic_groups", "NORMALIZERS"]
 
 NORMALIZERS = ("batch", "layer", "group", "instance")
 
@@ -154,3 +154,31 @@ def statistic_labels(kind, batch_size, channels, groups=None):
             raise ValueError(f"group needs groups dividing channels={channels}, got {groups!r}")
         labels = n * groups + c // (channels // groups)
     return np.array(labels)
+
+
+def plot_statistic_groups(axes, batch_size=4, channels=6, groups=2):
+    """Draw batch, layer, group and instance norm's :func:`statistic_labels` on four axes.
+
+    Each panel is an (N, C) grid of squares, one per (sample, channel) pair; squares of one
+    colour share one mean and variance. Its title gives the number of means per batch
+    (C, N, N * G and N * C). Plotting only: ``axes`` is a sequence of four matplotlib axes.
+    """
+    from matplotlib.colors import ListedColormap
+    import matplotlib.pyplot as plt
+
+    titles = {"batch": "Batch norm", "layer": "Layer norm", "group": f"Group norm, G = {groups}",
+              "instance": "Instance norm"}
+    palette = ListedColormap(plt.cm.tab20.colors + plt.cm.tab20b.colors)       # 40 distinct colours
+    for ax, kind in zip(axes, NORMALIZERS):
+        labels = statistic_labels(kind, batch_size, channels, groups=groups if kind == "group" else None)
+        ax.imshow(labels % palette.N, cmap=palette, vmin=0, vmax=palette.N - 1)
+        ax.set_xticks(range(channels), [str(c) for c in range(channels)])
+        ax.set_yticks(range(batch_size), [str(n) for n in range(batch_size)])
+        ax.set_xticks(np.arange(-0.5, channels), minor=True)
+        ax.set_yticks(np.arange(-0.5, batch_size), minor=True)
+        ax.grid(which="minor", color="white", linewidth=2)
+        ax.grid(which="major", visible=False)
+        ax.tick_params(which="minor", length=0)
+        ax.set_xlabel("channel c")
+        ax.set_title(f"{titles[kind]}\n{len(np.unique(labels))} means per batch", fontsize=12)
+    axes[0].set_ylabel("sample n in the batch")

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from bn_course.normalizers import NORMALIZERS, group_norm, instance_norm, layer_norm, statistic_labels
+from bn_course.normalizers import (NORMALIZERS, group_norm, instance_norm, layer_norm, plot_statistic_groups,
+                                  statistic_labels)
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +88,14 @@ def test_statistic_labels_count_the_means():
         statistic_labels("group", n, c, groups=4)
     with pytest.raises(ValueError):
         statistic_labels("weight", n, c)
+
+
+def test_plot_statistic_groups_titles_count_the_means():
+    from bn_course.widgets import new_figure
+
+    _, axes = new_figure(ncols=4)
+    plot_statistic_groups(axes, batch_size=4, channels=6, groups=2)
+    titles = [ax.get_title() for ax in axes]
+    assert [t.splitlines()[1] for t in titles] == [f"{n} means per batch" for n in (6, 4, 8, 24)]
+    assert titles[2].startswith("Group norm, G = 2")
+    np.testing.assert_array_equal(axes[1].images[0].get_array(), statistic_labels("layer", 4, 6))
