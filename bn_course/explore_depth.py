@@ -1,6 +1,8 @@
-"""What happens to activations and gradients layer by layer in a deep sigmoid/tanh MLP (notebook 01).
+"""The init-scale and depth explorer of notebook 01: a deep sigmoid/tanh MLP, layer by layer.
 
-:func:`depth_statistics` is the pure NumPy compute function (tested on its own);
+Notebook 01 builds and measures its networks in Keras, in view; this module is the explorer's
+NumPy copy of the same kind of network, fast enough to recompute on every slider move.
+:func:`depth_statistics` is the pure compute function (tested on its own);
 :class:`DepthExplorer` is the slider layer on top of :class:`bn_course.widgets.Explorer`.
 
 The network (no biases, so only the weight scale matters):
@@ -16,10 +18,10 @@ The network (no biases, so only the weight scale matters):
 truncation); ``init_scale=8`` for width 64 is the naive ``RandomNormal(stddev=1.0)``.
 
 A unit is *saturated* when its activation sits on a flat part of its curve, where the
-derivative is below about 2 % of its maximum:
+derivative is below a few percent of its maximum:
 
-    tanh:     |h| > 0.99                 (tanh'(z) = 1 - h**2 < 0.0199)
-    sigmoid:  h < 0.01  or  h > 0.99     (sigmoid'(z) = h (1 - h) < 0.0099, max 0.25)
+    tanh:     |h| > 0.99                 (tanh'(z) = 1 - h**2 < 0.0199: 1.99 % of its max 1)
+    sigmoid:  h < 0.01  or  h > 0.99     (sigmoid'(z) = h (1 - h) < 0.0099: 3.96 % of its max 0.25)
 """
 
 import contextlib
@@ -38,7 +40,6 @@ __all__ = [
     "activate",
     "saturated_mask",
     "saturated_share",
-    "per_layer_moments",
     "standardize",
     "digits_batch",
     "base_weights",
@@ -112,17 +113,6 @@ def saturated_share(h, activation):
     return float(np.mean(saturated_mask(h, activation)))
 
 
-def per_layer_moments(activations):
-    """Mean and standard deviation of each layer's activations.
-
-    ``activations``: a list of L arrays, each (N, units). Returns two (L,) float arrays:
-    the mean and the (biased, ddof=0) standard deviation over all N * units values of each layer.
-    """
-    means = np.array([float(np.mean(h)) for h in activations])
-    stds = np.array([float(np.std(h)) for h in activations])
-    return means, stds
-
-
 def standardize(x, reference=None):
     """Per-pixel standardization ``(x - mean) / std`` with the statistics of ``reference`` (default ``x``).
 
@@ -173,7 +163,7 @@ class DepthStats:
 
     pre: L arrays (N, width), the input of each nonlinearity (after BN when ``bn``).
     post: L arrays (N, width), the activations h_l.
-    mean, std: (L,) mean and std of each layer's activations (:func:`per_layer_moments`).
+    mean, std: (L,) mean and (biased) std of each layer's activations, over all N * width values.
     saturated: (L,) share of saturated units per layer (:func:`saturated_share`).
     grads: L arrays, dL/dW_l, the loss gradient with respect to layer l's weight
         matrix W_l = init_scale * V_l (same shapes as the weights).
@@ -274,7 +264,8 @@ def _depth_statistics(x, y, hidden, readout, init_scale, activation, bn, eps):
             dh = dz @ kernels[layer].T
 
     histograms = np.stack([_histogram(h_l, activation) for h_l in post])
-    means, stds = per_layer_moments(post)
+    means = np.array([float(np.mean(h_l)) for h_l in post])
+    stds = np.array([float(np.std(h_l)) for h_l in post])
     saturated = np.array([saturated_share(h_l, activation) for h_l in post])
     grad_std = np.array([float(np.std(g)) for g in grads])
     return DepthStats(activation, depth, float(init_scale), bn, pre, post, means, stds, saturated,

@@ -55,10 +55,20 @@ def test_sigmoid_is_exact_and_does_not_overflow():
     assert h[0] == 0.0 and h[-1] == 1.0
 
 
-def test_per_layer_moments():
-    means, stds = ed.per_layer_moments([np.array([[1.0, 3.0]]), np.array([[0.0], [4.0]])])
-    np.testing.assert_allclose(means, [2.0, 2.0])
-    np.testing.assert_allclose(stds, [1.0, 2.0])
+def test_the_saturation_thresholds_are_where_the_docstring_says():
+    """The slope at the threshold: 1.99 % of tanh's maximum slope (1), 3.96 % of the sigmoid's (1/4)."""
+    h_tanh = ed.activate(np.arctanh(ed.SATURATION_THRESHOLD), "tanh")
+    h_sigmoid = ed.activate(np.log(ed.SATURATION_THRESHOLD / (1 - ed.SATURATION_THRESHOLD)), "sigmoid")
+    assert round(100 * (1 - h_tanh**2), 2) == 1.99
+    assert round(100 * h_sigmoid * (1 - h_sigmoid) / 0.25, 2) == 3.96
+    assert "1.99 %" in ed.__doc__ and "3.96 %" in ed.__doc__
+
+
+def test_layer_moments_are_over_all_values_of_a_layer(batch, weights):
+    x, y = batch
+    stats = ed.depth_statistics(x, y, depth=3, init_scale=2.0, weights=weights)
+    np.testing.assert_allclose(stats.mean, [h.mean() for h in stats.post])
+    np.testing.assert_allclose(stats.std, [h.std() for h in stats.post])
 
 
 # --------------------------------------------------------------------------- data and weights
