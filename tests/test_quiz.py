@@ -195,7 +195,7 @@ def test_parse_answer_accepts_letters_indices_and_numbers():
     (NUMERIC, "1/0", "is not a number"),
 ])
 def test_bad_answers_get_a_one_line_message(spec, value, message):
-    with pytest.raises(quiz.AnswerError) as caught:
+    with pytest.raises(quiz.QuizError) as caught:
         parse_answer(spec, value)
     assert message in str(caught.value) and "\n" not in str(caught.value)
 
@@ -373,17 +373,17 @@ def test_text_fallback_lists_ids_and_grades_answers(samples, capsys):
 
 
 def test_bad_calls_name_the_problem(samples):
-    with pytest.raises(quiz.UnknownBankError, match="no quiz bank named '99_nope'.*02_beta"):
+    with pytest.raises(quiz.QuizError, match="no quiz bank named '99_nope'.*02_beta"):
         quiz.show("99_nope")
-    with pytest.raises(quiz.UnknownBankError, match="no quiz bank named '99_nope'"):
+    with pytest.raises(quiz.QuizError, match="no quiz bank named '99_nope'"):
         quiz.answer("99_nope", "x", "a")
-    with pytest.raises(quiz.UnknownQuestionError, match="has no question 'batch-men'; its questions are: .*batch-mean"):
+    with pytest.raises(quiz.QuizError, match="has no question 'batch-men'; its questions are: .*batch-mean"):
         quiz.answer("02_beta", "batch-men", 4.5)
-    with pytest.raises(quiz.AnswerError, match="'four' is not a number"):
+    with pytest.raises(quiz.QuizError, match="'four' is not a number"):
         quiz.answer("02_beta", "batch-mean", "four")
-    with pytest.raises(quiz.AnswerError, match="out of range"):
+    with pytest.raises(quiz.QuizError, match="out of range"):
         quiz.answer("02_beta", "biased", 9)
-    with pytest.raises(quiz.UnknownBankError, match="is not a bank name"):
+    with pytest.raises(quiz.QuizError, match="is not a bank name"):
         quiz.load_bank("../quizzes/02_beta")
     assert quiz.store.load() == {}
 
@@ -393,7 +393,7 @@ def test_errors_show_in_jupyter_as_one_line(samples):
         quiz.answer("02_beta", "batch-mean", "four")
     except quiz.QuizError as error:
         lines = error._render_traceback_()
-    assert lines == ["AnswerError: 'four' is not a number: type a number such as 0.25, 1e-3 or 1/4"]
+    assert lines == ["QuizError: 'four' is not a number: type a number such as 0.25, 1e-3 or 1/4"]
 
 
 # --------------------------------------------------------------------------- export

@@ -1,73 +1,45 @@
-"""The quizzes at the end of each notebook (introduced in notebook 00).
-
-In a notebook::
+"""The quizzes at the end of each notebook (introduced in notebook 00)::
 
     from bn_course import quiz
-    quiz.show("02_numpy_formula")        # widgets: choose, press Check, read the feedback
-
-Without widgets (a console, a static viewer)::
-
-    quiz.text("02_numpy_formula")                          # the questions, with their ids
+    quiz.show("02_numpy_formula")                            # widgets: choose, press Check, read the feedback
+    quiz.text("02_numpy_formula")                            # without widgets: the questions and their ids
     quiz.answer("02_numpy_formula", "biased-variance", "b")  # grade, save, explain
 
-Also: :func:`progress` (a table per notebook), :func:`reset` (asks for
-``confirm=True``), :func:`report` (a file to hand in to an instructor), :func:`classroom`
-(reveal answers for projecting; or set ``BN_COURSE_CLASSROOM=1``), and the command line
-``python -m bn_course.quiz export|report|summary`` (see :mod:`.__main__`). Answers are saved
-in ``$BN_COURSE_PROGRESS``, by default ``~/.bn_course/progress.json``; a problem with that
-file never stops the grading (see :mod:`.store`).
-
-The parts: :mod:`.bank` (loading, validation, references), :mod:`.grading` (pure
-grading functions), :mod:`.store` (the progress file), :mod:`.text` (Markdown,
-labels, export), :mod:`.view` (the widgets), :mod:`.reports` (reports and the class
-summary), :mod:`.__main__` (the command line).
+Also :func:`progress`, :func:`reset`, :func:`report` (a file to hand in), :func:`classroom` (answers shown, for
+projecting; or ``BN_COURSE_CLASSROOM=1``) and ``python -m bn_course.quiz export|report|summary``. Answers are
+saved in ``$BN_COURSE_PROGRESS`` (default ``~/.bn_course/progress.json``); a problem with that file never stops
+the grading. Parts: :mod:`.bank`, :mod:`.grading`, :mod:`.store`, :mod:`.text`, :mod:`.view`, :mod:`.reports`.
 """
 
+import dataclasses
 import os
 
 from bn_course.quiz import reports, store
-from bn_course.quiz.bank import (AnswerError, BankError, QuizError, UnknownBankError, UnknownQuestionError,
-                                 bank_names, load_bank)
+from bn_course.quiz.bank import BankError, QuizError, bank_names, load_bank
 from bn_course.quiz.grading import grade
 from bn_course.quiz.store import ProgressFileWarning, progress_path
-from bn_course.quiz.text import bank_markdown
+from bn_course.quiz.text import bank_markdown, markdown_table
 
-__all__ = [
-    "show", "text", "answer", "progress", "reset", "report", "classroom", "last_shown",
-    "load_bank", "bank_names", "grade", "progress_path",
-    "QuizError", "UnknownBankError", "UnknownQuestionError", "AnswerError", "BankError", "ProgressFileWarning",
-]
+__all__ = ["show", "text", "answer", "progress", "reset", "report", "classroom", "last_shown", "load_bank",
+           "bank_names", "grade", "progress_path", "QuizError", "BankError", "ProgressFileWarning"]
 
-last_shown = None
-"""The :class:`~bn_course.quiz.view.QuizView` most recently shown (tests click through it)."""
-
+last_shown = None  # the QuizView shown last (tests click through it)
 _classroom = None  # None: follow $BN_COURSE_CLASSROOM
 
 
 class Notice(str):
-    """A message that Jupyter and the console show as plain text (no quotes)."""
+    """A message shown without quotes."""
 
     def __repr__(self):
         return str(self)
 
 
 def classroom(on=True):
-    """Switch classroom mode: quizzes shown afterwards reveal each answer and its explanation.
-
-    For projecting in class. ``BN_COURSE_CLASSROOM=1`` in the environment turns it on
-    for every notebook; ``classroom(False)`` turns it off for this session.
-    """
+    """Classroom mode: quizzes shown from now on reveal each answer and its explanation (for projecting)."""
     global _classroom
     _classroom = bool(on)
     state = "on: quizzes shown from now on reveal their answers" if on else "off: answers stay hidden"
     return Notice(f"Classroom mode is {state}. Re-run a quiz cell to redraw it.")
-
-
-def classroom_mode():
-    """True if classroom mode is on (by :func:`classroom` or ``BN_COURSE_CLASSROOM=1``)."""
-    if _classroom is not None:
-        return _classroom
-    return os.environ.get("BN_COURSE_CLASSROOM", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _in_kernel():
@@ -79,135 +51,79 @@ def _in_kernel():
 
 
 def show(bank, text=None):
-    """Show bank ``bank`` (e.g. ``"02_numpy_formula"``) as widgets and return the view.
-
-    Saved answers come back with their feedback, and the score counts them.
-    ``text=True`` prints the questions instead (as :func:`text` does); the default
-    does so by itself outside a Jupyter kernel. An unknown bank raises
-    :class:`UnknownBankError`, shown in Jupyter as one line naming the banks there are.
-    """
+    """Show bank ``bank`` as widgets, saved answers and their feedback included, and return the view.
+    ``text=True`` prints it as Markdown instead, which is the default outside a Jupyter kernel."""
     global last_shown
-    loaded = load_bank(bank)
-    if text or (text is None and not _in_kernel()):
-        print(_text_view(loaded))
+    loaded, in_kernel = load_bank(bank), _in_kernel()
+    on = _classroom if _classroom is not None else \
+        os.environ.get("BN_COURSE_CLASSROOM", "").strip().lower() in ("1", "true", "yes", "on")
+    if text or (text is None and not in_kernel):
+        saved = store.load().get(loaded.name, {})
+        done = [f"{q.key}: {'right' if saved[q.key]['correct'] else 'wrong'} so far" for q in loaded.questions
+                if q.key in saved]
+        footer = (f"Answer with quiz.answer({loaded.name!r}, \"<question id>\", answer): a letter such as \"b\" "
+                  "(choose one), letters such as \"a, c\" (choose all that apply), or a number.")
+        if done:
+            footer += "\n\nYour saved answers: " + "; ".join(done) + "."
+        print(bank_markdown(loaded, answers=on, show_keys=True, heading="#", footer=footer))
         return None
     from bn_course.quiz.view import QuizView
 
-    view = QuizView(loaded, classroom=classroom_mode())
-    last_shown = view
-    if _in_kernel():
-        view._ipython_display_()
-    return view
-
-
-def _text_view(loaded):
-    saved = store.load().get(loaded.name, {})
-    lines = []
-    for question in loaded.questions:
-        record = saved.get(question.key)
-        if record:
-            lines.append(f"{question.key}: {'right' if record.get('correct') else 'wrong'} so far")
-    footer = (f"Answer with quiz.answer({loaded.name!r}, \"<question id>\", answer): a letter such as \"b\" "
-              "(choose one), letters such as \"a, c\" (choose all that apply), or a number.")
-    if lines:
-        footer += "\n\nYour saved answers: " + "; ".join(lines) + "."
-    return bank_markdown(loaded, answers=classroom_mode(), show_keys=True, heading="#", footer=footer)
+    last_shown = QuizView(loaded, classroom=on)
+    if in_kernel:
+        last_shown._ipython_display_()
+    return last_shown
 
 
 def text(bank):
-    """Print bank ``bank`` as plain Markdown text, with the question ids :func:`answer` needs."""
-    print(_text_view(load_bank(bank)))
-
-
-class Answer:
-    """The result of :func:`answer`: ``correct``, ``grade`` (a :class:`~bn_course.quiz.grading.Grade`),
-    ``record`` (what was saved, or None if it could not be: a warning then says why)."""
-
-    def __init__(self, bank, key, grade_, record):
-        self.bank, self.key, self.grade, self.record = bank, key, grade_, record
-        self.correct = grade_.correct
-
-    def __str__(self):
-        return f"{self.key}: " + self.grade.markdown()
-
-    __repr__ = __str__
-
-    def _repr_markdown_(self):
-        return f"`{self.key}` · " + self.grade.markdown()
+    """Print bank ``bank`` as Markdown, with the question ids :func:`answer` needs."""
+    show(bank, text=True)
 
 
 def answer(bank, question_id, value):
-    """Grade ``value`` for one question, save it, and return the feedback (an :class:`Answer`).
+    """Grade ``value`` for one question, save it, and return the verdict (a :class:`~.grading.Grade`).
 
-    ``value``: a letter (``"b"``) or 0-based index for choose-one; letters (``"a, c"``,
-    ``["a", "c"]``) or indices for choose-all; a number or a string holding one for
-    numeric questions. Bad input raises a :class:`QuizError` whose one-line message
-    says what to fix (unknown bank or question id, not a number, no such option). If the
-    progress file cannot be written, the answer is still graded and one
-    :class:`ProgressFileWarning` says where and how to fix it.
+    ``value``: a letter (``"b"``) or 0-based index; for "all that apply", letters (``"a, c"``) or a list;
+    for a number, a number or a string holding one. Bad input raises a :class:`QuizError` saying what to fix.
     """
     loaded = load_bank(bank)
-    question = loaded.question(question_id)
+    question = next((q for q in loaded.questions if q.key == question_id), None)
+    if question is None:
+        keys = ", ".join(q.key for q in loaded.questions)
+        raise QuizError(f"bank {loaded.name!r} has no question {question_id!r}; its questions are: {keys}")
     result = grade(question.spec, value)
-    record = store.record(loaded.name, question.key, result.answer, result.correct)
-    return Answer(loaded.name, question.key, result, record)
+    return dataclasses.replace(result, key=question.key,
+                               record=store.record(bank, question.key, result.answer, result.correct))
 
 
 class Progress:
-    """Answered / correct / total per bank; shown as a table in Jupyter and as text in a console.
-
-    ``rows`` is a list of ``(bank, title, answered, correct, total)``.
-    """
+    """``rows``: ``(bank, title, answered, correct, total)`` per bank; shown as a Markdown table."""
 
     def __init__(self, rows, path):
         self.rows, self.path = rows, path
 
-    def _table(self):
-        head = ["notebook", "quiz", "answered", "correct", "total"]
-        body = [[bank, title, str(a), str(c), str(t)] for bank, title, a, c, t in self.rows]
-        totals = [sum(row[i] for row in self.rows) for i in (2, 3, 4)]
-        body.append(["all", "", *map(str, totals)])
-        return head, body
-
-    def _repr_markdown_(self):
-        head, body = self._table()
-        lines = ["| " + " | ".join(head) + " |", "|---|---|---:|---:|---:|"]
-        lines += ["| " + " | ".join(row) + " |" for row in body[:-1]]
-        lines.append("| **" + "** | ".join(body[-1][:1]) + "** | | " + " | ".join(f"**{x}**" for x in body[-1][2:]) + " |")
+    def __repr__(self):
+        totals = [f"**{sum(row[i] for row in self.rows)}**" for i in (2, 3, 4)]
+        lines = markdown_table(["notebook", "quiz", "answered", "correct", "total"], "llrrr",
+                               [*self.rows, ("**all**", "", *totals)])
         return "\n".join(lines) + f"\n\nSaved in `{self.path}`."
 
-    def __repr__(self):
-        head, body = self._table()
-        widths = [max(len(row[i]) for row in [head, *body]) for i in range(len(head))]
-        fmt = lambda row: "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
-        return "\n".join([fmt(head), *map(fmt, body), f"Saved in {self.path}"])
+    _repr_markdown_ = __repr__
 
 
 def progress():
-    """Your quiz progress: for each bank, how many questions you answered and got right."""
-    saved = store.load()
-    rows = []
-    for name in bank_names():
-        try:
-            loaded = load_bank(name)
-        except QuizError:
-            continue  # a broken bank is reported by the tests, not here
-        records = saved.get(name, {})
-        keys = [q.key for q in loaded.questions]
-        answered = sum(k in records for k in keys)
-        correct = sum(bool(records.get(k, {}).get("correct")) for k in keys)
-        rows.append((name, loaded.title, answered, correct, len(keys)))
-    return Progress(rows, progress_path())
+    """How many questions of each bank you answered, and got right."""
+    notebooks = reports.build("", store.load())["notebooks"]
+    return Progress([(name, nb["title"], *reports.counts(nb["questions"])) for name, nb in notebooks.items()],
+                    progress_path())
 
 
 def reset(bank=None, confirm=False):
-    """Delete saved answers: of one bank, or of all with ``bank=None``.
-
-    Without ``confirm=True`` nothing is deleted; the message says what would be and how to confirm.
-    """
+    """Delete the saved answers of one bank (of all with ``bank=None``); without ``confirm=True``, only say
+    what would be deleted."""
     saved = store.load()
     if bank is not None and bank not in bank_names() and bank not in saved:
-        raise UnknownBankError(f"no quiz bank named {bank!r}; banks are: {', '.join(bank_names())}")
+        raise QuizError(f"no quiz bank named {bank!r}; banks are: {', '.join(bank_names())}")
     count = sum(map(len, saved.values())) if bank is None else len(saved.get(bank, {}))
     what = "all your saved quiz answers" if bank is None else f"your saved answers to {bank}"
     if not confirm:
@@ -221,23 +137,15 @@ def reset(bank=None, confirm=False):
     return Notice(f"Deleted {what} ({removed} answer{'s' if removed != 1 else ''}).")
 
 
-def _ask_name():
-    try:
-        name = input("Your name or initials (they go in the report you hand in): ")
-    except (EOFError, OSError, RuntimeError, NotImplementedError):  # no keyboard input here
-        name = ""
+def report(name=None, path=None, progress_file=None):
+    """Write your quiz results to a file to hand in (``path``, default ``bn-course-report-<name>.json`` here)
+    and return them, shown as Markdown. ``name``: yours (asked for if missing); ``progress_file``: whose
+    progress to report (default yours)."""
+    if not (isinstance(name, str) and name.strip()):
+        try:
+            name = input("Your name or initials (they go in the report you hand in): ")
+        except (EOFError, OSError, RuntimeError, NotImplementedError):  # no keyboard input here
+            name = ""
     if not name.strip():
         raise QuizError('a report needs your name or initials: quiz.report("AB")')
-    return name.strip()
-
-
-def report(name=None, path=None, progress_file=None):
-    """Write your quiz results to a file you can hand in, and show them as Markdown.
-
-    ``name``: your name or initials (asked for if not given). ``path``: where to write
-    (default ``bn-course-report-<name>.json`` in the current folder, i.e. next to the
-    notebook). ``progress_file``: whose progress to report (default yours,
-    :func:`progress_path`). Returns a :class:`~bn_course.quiz.reports.Report`.
-    """
-    name = name.strip() if isinstance(name, str) and name.strip() else _ask_name()
-    return reports.write(name, store.load(progress_file), path)
+    return reports.write(name.strip(), store.load(progress_file), path)

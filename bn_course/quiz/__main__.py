@@ -1,16 +1,5 @@
-"""Command line: quiz sheets and answer keys, a learner's report, the class summary.
-
-    python -m bn_course.quiz export [bank] [--answers]     # Markdown quiz sheet, or the answer key
-    python -m bn_course.quiz report [--name AB] [--out FILE] [--progress FILE]
-    python -m bn_course.quiz summary REPORT... [--csv]
-
-``export`` prints one bank or all of them; redirect it to a file and print it or convert it
-(e.g. with pandoc). ``report`` writes a learner's results to a file to hand in and prints
-them as Markdown (``--progress`` reads another learner's progress file, e.g. on a shared
-server). ``summary`` reads many reports and prints the class summary (``--csv``: the
-question table for a spreadsheet); files that are not reports are named on stderr and skipped.
-Errors are one line on stderr with exit code 2.
-"""
+"""Command line for instructors: ``python -m bn_course.quiz export|report|summary`` (``--help`` for each).
+Errors are one line on stderr, with exit code 2."""
 
 import argparse
 import sys
@@ -27,8 +16,7 @@ def export(names, answers):
     if len(banks) == 1:
         return f"# {banks[0].title}: {kind}\n\n" + bank_markdown(banks[0], answers=answers, heading="")
     parts = [f"# Batch normalization in TensorFlow: {kind}\n"]
-    parts += [bank_markdown(bank, answers=answers, heading=f"## {bank.name[:2]} ·") for bank in banks]
-    return "\n".join(parts)
+    return "\n".join(parts + [bank_markdown(bank, answers=answers, heading=f"## {bank.name[:2]} ·") for bank in banks])
 
 
 def _parser():
@@ -40,10 +28,11 @@ def _parser():
     hand_in = commands.add_parser("report", help="write a learner's results to a file to hand in")
     hand_in.add_argument("--name", help="the learner's name or initials (asked for if missing)")
     hand_in.add_argument("--out", help="the file to write (default: bn-course-report-<name>.json here)")
-    hand_in.add_argument("--progress", help=f"the progress file to read (default: ${store.ENV_VAR} or "
-                                            "~/.bn_course/progress.json)")
+    hand_in.add_argument("--progress", help=f"the progress file to read, e.g. another learner's on a shared server "
+                                            f"(default: ${store.ENV_VAR} or ~/.bn_course/progress.json)")
     summary = commands.add_parser("summary", help="print the class summary of many reports")
-    summary.add_argument("reports", nargs="+", metavar="REPORT", help="report files written by `report`")
+    summary.add_argument("reports", nargs="+", metavar="REPORT",
+                         help="report files written by `report` (other files are named on stderr and skipped)")
     summary.add_argument("--csv", action="store_true", help="print the question table as CSV")
     return parser
 

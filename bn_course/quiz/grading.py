@@ -1,127 +1,110 @@
-"""Grading: pure functions from (question, answer) to a verdict with feedback.
-
-Nothing here touches widgets or files, so every rule is tested directly.
-A question is the dict written in a bank (``spec``). Answers may be given as
-
-* ``single``: an option letter (``"b"``) or a 0-based index (``1``);
-* ``multiple``: letters or indices, as a list (``["a", "c"]``, ``[0, 2]``) or a
-  string (``"a, c"`` or ``"ac"``);
-* ``numeric``: a number or a string holding one (``"0.25"``, ``"1e-3"``, ``"-1/3"``).
-"""
+"""Grading: pure functions from (question spec, answer) to a :class:`Grade`. Answers: ``single``, a letter
+(``"b"``) or 0-based index; ``multiple``, letters or indices (``"a, c"``, ``"ac"``, ``[0, 2]``); ``numeric``, a number
+or a string holding one (``"1e-3"``, ``"-1/3"``)."""
 
 import math
-import numbers
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+from numbers import Integral
 
-from bn_course.quiz.bank import AnswerError
+from bn_course.quiz.bank import QuizError
 
-__all__ = ["Grade", "letter", "parse_answer", "grade", "correct_answer"]
-
-_LETTERS = "abcdefghijklmnopqrstuvwxyz"
-
-
-def letter(index):
-    """The option letter for a 0-based index: 0 -> ``"a"``."""
-    return _LETTERS[index]
+LETTERS = "abcdefghijklmnopqrstuvwxyz"  # option letters are the JSON order
 
 
 @dataclass(frozen=True)
 class Grade:
-    """The verdict on one answer.
-
-    ``answer`` is the normalized answer (an index, a sorted tuple of indices, or a
-    float); ``feedback`` says why it is wrong (or adds a remark when it is right),
-    as Markdown; ``explanation`` is the question's explanation.
-    """
+    """``answer``: the normalized answer (index, sorted tuple of indices, or float); ``feedback``: why it is
+    wrong, or a remark when right (Markdown). :func:`bn_course.quiz.answer` adds the question ``key`` and
+    the ``record`` it saved (None if it could not: a warning said why)."""
 
     correct: bool
     answer: object
     feedback: str
     explanation: str
+    key: str = ""
+    record: dict = None
 
     def markdown(self):
-        """Verdict, feedback and explanation as one Markdown text."""
         verdict = "✔ **Correct.**" if self.correct else "✘ **Not quite.**"
         glue = "\n\n" if self.feedback.startswith("- ") else " "
         return f"{verdict}{glue}{self.feedback}".rstrip() + f"\n\n**Explanation.** {self.explanation}"
 
+    def __repr__(self):
+        return f"{self.key}: {self.markdown()}" if self.key else self.markdown()
 
-def _option_index(value, count):
-    if isinstance(value, bool):
-        raise AnswerError(f"{value!r} is not an option; give a letter such as 'a'")
-    if isinstance(value, numbers.Integral):
-        value = int(value)
+    def _repr_markdown_(self):
+        return f"`{self.key}` · {self.markdown()}" if self.key else self.markdown()
+
+
+def format_number(value):
+    """``0.25``, ``12``, ``0.001``, ``1e-05``."""
+    return f"{float(value):.6g}"
+
+
+def answer_text(spec, answer):
+    """A normalized answer as the quiz shows it: ``"b"``, ``"a, c"`` or ``"0.25"``."""
+    if spec["kind"] == "numeric":
+        return format_number(answer)
+    return LETTERS[answer] if spec["kind"] == "single" else ", ".join(LETTERS[i] for i in answer)
+
+
+def _option(value, count):
+    last = f"a–{LETTERS[count - 1]}"
+    if isinstance(value, Integral) and not isinstance(value, bool):
         if not 0 <= value < count:
-            raise AnswerError(
-                f"option index {value} is out of range: this question has options "
-                f"a–{letter(count - 1)} (indices 0–{count - 1})"
-            )
-        return value
-    if isinstance(value, str):
-        text = value.strip().strip("()").lower()
-        if len(text) == 1 and text in _LETTERS:
-            index = _LETTERS.index(text)
-            if index >= count:
-                raise AnswerError(f"there is no option {text!r}: this question has options a–{letter(count - 1)}")
-            return index
-    raise AnswerError(f"{value!r} is not an option: give a letter a–{letter(count - 1)}")
+            raise QuizError(f"option index {value} is out of range: this question has options {last} "
+                            f"(indices 0–{count - 1})")
+        return int(value)
+    text = value.strip().strip("()").lower() if isinstance(value, str) else None
+    if text and len(text) == 1 and text in LETTERS:
+        if LETTERS.index(text) >= count:
+            raise QuizError(f"there is no option {text!r}: this question has options {last}")
+        return LETTERS.index(text)
+    raise QuizError(f"{value!r} is not an option: give a letter {last}")
 
 
-def _parse_number(value):
-    if isinstance(value, bool):
-        raise AnswerError(f"{value!r} is not a number")
-    if isinstance(value, (int, float)):
-        number = float(value)
-    elif isinstance(value, str):
-        text = value.strip().replace("−", "-").replace(" ", "")
-        if not text:
-            raise AnswerError("the answer box is empty: type a number, e.g. 0.25")
-        try:
-            number = float(Fraction(text)) if re.fullmatch(r"[-+]?\d+/\d+", text) else float(text)
-        except (ValueError, ZeroDivisionError):
-            raise AnswerError(f"{value.strip()!r} is not a number: type a number such as 0.25, 1e-3 or 1/4") from None
-    else:
-        try:
-            number = float(value)  # NumPy scalars and the like
-        except (TypeError, ValueError):
-            raise AnswerError(f"{value!r} is not a number") from None
+def _number(value):
+    text = value.strip().replace("−", "-").replace(" ", "") if isinstance(value, str) else value
+    if text == "":
+        raise QuizError("the answer box is empty: type a number, e.g. 0.25")
+    try:
+        if isinstance(text, bool):
+            raise TypeError
+        number = float(Fraction(text)) if isinstance(text, str) and "/" in text else float(text)
+    except (TypeError, ValueError, ZeroDivisionError):
+        shown = value.strip() if isinstance(value, str) else value
+        raise QuizError(f"{shown!r} is not a number: type a number such as 0.25, 1e-3 or 1/4") from None
     if not math.isfinite(number):
-        raise AnswerError(f"{value!r} is not a finite number")
+        raise QuizError(f"{value!r} is not a finite number")
     return number
 
 
 def parse_answer(spec, value):
-    """Normalize ``value`` for question ``spec``, or raise :class:`AnswerError` saying what is wrong.
-
-    Returns an int (single), a sorted tuple of ints (multiple) or a float (numeric).
-    """
-    kind = spec["kind"]
-    if kind == "numeric":
-        if value is None:
-            raise AnswerError("the answer box is empty: type a number, e.g. 0.25")
-        return _parse_number(value)
+    """``value`` normalized for ``spec``: an int (single), a sorted tuple of ints (multiple) or a float
+    (numeric); a :class:`QuizError` saying what is wrong if it does not fit."""
+    if spec["kind"] == "numeric":
+        return _number("" if value is None else value)
+    collection = isinstance(value, (list, tuple, set, frozenset))
+    if value is None or ((collection or isinstance(value, str)) and not value):
+        raise QuizError("no option chosen: choose one first" if spec["kind"] == "single" else
+                        "no option chosen: tick every option you think is right")
     count = len(spec["options"])
-    if value is None or (isinstance(value, (str, list, tuple, set, frozenset)) and not value):
-        raise AnswerError("no option chosen: choose one first" if kind == "single" else
-                          "no option chosen: tick every option you think is right")
-    if kind == "single":
-        if isinstance(value, (list, tuple, set, frozenset)):
-            raise AnswerError("this question takes exactly one option, e.g. 'b'")
-        return _option_index(value, count)
+    if spec["kind"] == "single":
+        if collection:
+            raise QuizError("this question takes exactly one option, e.g. 'b'")
+        return _option(value, count)
     if isinstance(value, str):
         tokens = [t for t in re.split(r"[\s,;]+", value.strip()) if t]
-        if len(tokens) == 1 and tokens[0].isalpha():
-            tokens = list(tokens[0])
-        value = tokens
-    if not isinstance(value, (list, tuple, set, frozenset)):
+        value = list(tokens[0]) if len(tokens) == 1 and tokens[0].isalpha() else tokens
+    elif not collection:
         value = [value]
-    return tuple(sorted({_option_index(item, count) for item in value}))
+    return tuple(sorted({_option(item, count) for item in value}))
 
 
 def correct_answer(spec):
-    """The right answer in normalized form: index, tuple of indices or number."""
+    """The right answer, normalized: an index, a tuple of indices or a number."""
     if spec["kind"] == "numeric":
         return float(spec["answer"])
     right = tuple(i for i, option in enumerate(spec["options"]) if option["correct"])
@@ -129,36 +112,27 @@ def correct_answer(spec):
 
 
 def grade(spec, value):
-    """Grade ``value`` against question ``spec``; returns a :class:`Grade`.
+    """Grade ``value`` (any form :func:`parse_answer` takes) against question ``spec``.
 
-    single: right iff the chosen option is the correct one; the feedback is the
-    chosen wrong option's own feedback. multiple: right iff exactly the correct
-    options are ticked; the feedback covers each wrongly ticked option and names
-    each missed one. numeric: right iff ``|value - answer| <= tolerance``; a wrong
-    value close to a listed ``mistake`` gets that mistake's targeted feedback,
-    otherwise the question's general ``feedback``.
-    Raises :class:`AnswerError` for an answer the question cannot take.
+    single: the chosen option's own feedback. multiple: right iff exactly the right options are ticked;
+    feedback for each wrong one ticked, and the missed ones named. numeric: right iff within ``tolerance``;
+    a wrong value within the tolerance of a listed ``mistake`` gets the nearest one's feedback, else ``feedback``.
     """
-    answer = parse_answer(spec, value)
-    explanation = spec["explanation"]
-    kind = spec["kind"]
-    if kind == "single":
+    answer, explanation = parse_answer(spec, value), spec["explanation"]
+    if spec["kind"] == "single":
         option = spec["options"][answer]
-        feedback = option.get("feedback", "")
-        return Grade(option["correct"], answer, feedback, explanation)
-    if kind == "multiple":
-        right = set(correct_answer(spec))
-        lines = [f"- **({letter(i)})** {spec['options'][i]['feedback']}" for i in answer if i not in right]
-        missed = [i for i in sorted(right) if i not in answer]
+        return Grade(option["correct"], answer, option.get("feedback", ""), explanation)
+    if spec["kind"] == "multiple":
+        right = correct_answer(spec)
+        lines = [f"- **({LETTERS[i]})** {spec['options'][i]['feedback']}" for i in answer if i not in right]
+        missed = [f"({LETTERS[i]})" for i in right if i not in answer]
         if missed:
-            names = ", ".join(f"({letter(i)})" for i in missed)
-            lines.append(f"- You left out {names}: {'it is' if len(missed) == 1 else 'they are'} also right.")
+            also = "it is" if len(missed) == 1 else "they are"
+            lines.append(f"- You left out {', '.join(missed)}: {also} also right.")
         return Grade(not lines, answer, "\n".join(lines), explanation)
-    target, tolerance = float(spec["answer"]), float(spec["tolerance"])
-    if abs(answer - target) <= tolerance:
+    tolerance = float(spec["tolerance"])
+    if abs(answer - float(spec["answer"])) <= tolerance:
         return Grade(True, answer, "", explanation)
     near = [m for m in spec.get("mistakes", []) if abs(answer - m["value"]) <= tolerance]
-    if near:
-        closest = min(near, key=lambda m: abs(answer - m["value"]))
-        return Grade(False, answer, closest["feedback"], explanation)
-    return Grade(False, answer, spec["feedback"], explanation)
+    feedback = min(near, key=lambda m: abs(answer - m["value"]))["feedback"] if near else spec["feedback"]
+    return Grade(False, answer, feedback, explanation)

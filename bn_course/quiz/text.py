@@ -1,30 +1,25 @@
-"""Quiz text: Markdown to HTML for the widgets, plain option labels, and the
-Markdown/plain-text renderings used by the text fallback and the export.
-
-Bank texts are Markdown with LaTeX between ``$...$`` (or ``$$...$$``). The
-supported Markdown is what questions need: paragraphs, ``**bold**``, ``*italic*``,
-`` `code` ``, links, ``- `` and ``1. `` lists and fenced code blocks. Math and code
-are protected before any Markdown rule runs, so ``$x_i * y_i$`` stays intact.
+"""Quiz text. Banks are Markdown (paragraphs, ``**bold**``, ``*italic*``, `` `code` ``, links, ``-`` and ``1.``
+lists, fenced code) with LaTeX in ``$...$``: turned into HTML for the widgets (MathJax typesets the math), into
+plain Unicode for option labels, and assembled into the Markdown of a question or a bank (text fallback, export).
 """
 
 import html
 import re
 
-from bn_course.quiz.grading import correct_answer, letter
-
-__all__ = ["markdown_to_html", "plain_label", "format_number", "kind_hint", "answer_markdown",
-           "question_markdown", "bank_markdown"]
+from bn_course.quiz.grading import LETTERS, correct_answer, format_number
 
 _FENCE = re.compile(r"```[^\n]*\n(.*?)```", re.S)
 _CODE = re.compile(r"`([^`\n]+)`")
-_MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+?\$", re.S)
+_MATH = re.compile(r"(\$\$.+?\$\$|\$[^$\n]+?\$)", re.S)
 _HOLE = re.compile(r"\x00(\d+)\x00")
-_BULLET = re.compile(r"^\s*[-*] ")
-_NUMBER = re.compile(r"^\s*\d+\. ")
+_LISTS = (("ul", re.compile(r"^\s*[-*] ")), ("ol", re.compile(r"^\s*\d+\. ")))
+_INLINE = [(re.compile(r"\*\*(.+?)\*\*"), r"<strong>\1</strong>"),
+           (re.compile(r"(?<![*\w])\*(?=\S)(.+?)(?<=\S)\*(?![*\w])"), r"<em>\1</em>"),
+           (re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)"), r'<a href="\2">\1</a>')]
 
 
 def markdown_to_html(text):
-    """Convert the Markdown subset above to HTML, leaving ``$...$`` for MathJax to typeset."""
+    """HTML of the Markdown above. Code and math are set aside first, so ``$x_i * y_i$`` stays intact."""
     holes = []
 
     def hole(fragment):
@@ -33,178 +28,133 @@ def markdown_to_html(text):
 
     text = _FENCE.sub(lambda m: hole(f"<pre><code>{html.escape(m[1].rstrip())}</code></pre>"), text)
     text = _CODE.sub(lambda m: hole(f"<code>{html.escape(m[1])}</code>"), text)
-    text = _MATH.sub(lambda m: hole(html.escape(m[0], quote=False)), text)
-    text = html.escape(text, quote=False)
-    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
-    text = re.sub(r"(?<![*\w])\*(?=\S)(.+?)(?<=\S)\*(?![*\w])", r"<em>\1</em>", text)
-    text = re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", r'<a href="\2">\1</a>', text)
+    text = html.escape(_MATH.sub(lambda m: hole(html.escape(m[0], quote=False)), text), quote=False)
+    for pattern, replacement in _INLINE:
+        text = pattern.sub(replacement, text)
     blocks = []
     for block in re.split(r"\n\s*\n", text.strip()):
         lines = block.splitlines()
-        for tag, marker in (("ul", _BULLET), ("ol", _NUMBER)):
-            if all(marker.match(line) for line in lines):
-                items = "".join("<li>" + marker.sub("", line, count=1) + "</li>" for line in lines)
-                blocks.append(f"<{tag}>{items}</{tag}>")
-                break
+        tag, marker = next(((t, m) for t, m in _LISTS if all(m.match(line) for line in lines)), (None, None))
+        if tag:
+            items = "".join(f"<li>{marker.sub('', line, count=1)}</li>" for line in lines)
+            blocks.append(f"<{tag}>{items}</{tag}>")
+        elif _HOLE.fullmatch(block.strip()) and holes[int(block.strip()[1:-1])].startswith("<pre>"):
+            blocks.append(block.strip())  # a fenced code block standing alone
         else:
-            blocks.append(_paragraph(block, lines, holes))
+            blocks.append("<p>" + " ".join(line.strip() for line in lines) + "</p>")
     text = "\n".join(blocks)
     while _HOLE.search(text):
         text = _HOLE.sub(lambda m: holes[int(m[1])], text)
     return text
 
 
-def _paragraph(block, lines, holes):
-    """A paragraph, or a fenced code block standing alone."""
-    if re.fullmatch(r"\x00\d+\x00", block.strip()) and holes[int(block.strip()[1:-1])].startswith("<pre>"):
-        return block.strip()
-    return "<p>" + " ".join(line.strip() for line in lines) + "</p>"
-
-
-_SYMBOLS = {
-    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε",
-    "zeta": "ζ", "eta": "η", "theta": "θ", "kappa": "κ", "lambda": "λ", "mu": "μ", "nu": "ν",
-    "xi": "ξ", "pi": "π", "rho": "ρ", "sigma": "σ", "tau": "τ", "phi": "φ", "varphi": "φ",
-    "chi": "χ", "psi": "ψ", "omega": "ω", "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ",
-    "Lambda": "Λ", "Sigma": "Σ", "Pi": "Π", "Phi": "Φ", "Psi": "Ψ", "Omega": "Ω",
-    "cdot": "·", "times": "×", "div": "÷", "pm": "±", "mp": "∓", "le": "≤", "leq": "≤",
-    "ge": "≥", "geq": "≥", "ne": "≠", "neq": "≠", "approx": "≈", "sim": "∼", "equiv": "≡",
-    "to": "→", "rightarrow": "→", "leftarrow": "←", "mapsto": "↦", "infty": "∞",
-    "partial": "∂", "nabla": "∇", "sum": "Σ", "prod": "Π", "in": "∈", "ell": "ℓ",
-    "ldots": "…", "dots": "…", "cdots": "⋯", "quad": " ", "qquad": "  ", "lvert": "|",
-    "rvert": "|", "lVert": "‖", "rVert": "‖", "langle": "⟨", "rangle": "⟩",
-    "left": "", "right": "", "big": "", "Big": "", "displaystyle": "",
-    "log": "log", "ln": "ln", "exp": "exp", "min": "min", "max": "max", "mathbb": "",
-}
-_LETTERS = {name: symbol for name, symbol in _SYMBOLS.items()
-            if len(symbol) == 1 and (symbol.isalpha() or symbol in "∂∇ℓ") and name not in ("sum", "prod")}
-_ESCAPES = {",": " ", ";": " ", ":": " ", "!": "", " ": " ", "{": "{", "}": "}", "%": "%",
-            "_": "_", "$": "$", "#": "#", "&": "&", "|": "‖"}
+_LETTER_SYMBOLS = dict(zip(
+    "alpha beta gamma delta epsilon varepsilon zeta eta theta kappa lambda mu nu xi pi rho sigma tau phi varphi "
+    "chi psi omega Gamma Delta Theta Lambda Sigma Pi Phi Psi Omega partial nabla ell".split(),
+    "αβγδεεζηθκλμνξπρστφφχψωΓΔΘΛΣΠΦΨΩ∂∇ℓ"))
+_SYMBOLS = {**_LETTER_SYMBOLS, **dict(zip(
+    "cdot times div pm mp le leq ge geq ne neq approx sim equiv to rightarrow leftarrow mapsto infty sum prod in "
+    "ldots dots cdots lvert rvert lVert rVert langle rangle quad".split(), "·×÷±∓≤≤≥≥≠≠≈∼≡→→←↦∞ΣΠ∈……⋯||‖‖⟨⟩ ")),
+    "qquad": "  ", **dict.fromkeys("left right big Big displaystyle mathbb".split(), ""),
+    **{name: name for name in "log ln exp min max".split()}}
+_ESCAPES = {",": " ", ";": " ", ":": " ", "!": "", " ": " ", "|": "‖", **{c: c for c in "{}%_$#&"}}
 _SUPERSCRIPTS = dict(zip("0123456789+-=()niT", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱᵀ"))
 _SUBSCRIPTS = dict(zip("0123456789+-=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ"))
 _ACCENTS = {"hat": "\u0302", "bar": "\u0304", "tilde": "\u0303", "vec": "\u20d7", "dot": "\u0307"}
 
 
-def _script(body, table, mark):
-    body = body.strip()
+def _script(mark, body):
+    """``^{body}`` or ``_{body}``: Unicode super- or subscripts if every character has one."""
+    table, body = _SUPERSCRIPTS if mark == "^" else _SUBSCRIPTS, body.strip()
     if body and all(ch in table for ch in body):
         return "".join(table[ch] for ch in body)
     return f"{mark}{body}" if re.fullmatch(r"\w+|\(.*\)", body) else f"{mark}({body})"
 
 
 def _wrap(body):
-    """Parenthesize a fraction's numerator or denominator unless it is one term."""
+    """A fraction's numerator or denominator, parenthesized unless it is one term."""
     return body if re.fullmatch(r"[\w.∂]+|√?\([^()]*\)|√[\w.]+", body) else f"({body})"
 
 
+_ARG = r"\{([^{}]*)\}"
+_RULES = [  # applied until none matches: innermost braces first
+    (re.compile(r"\\frac" + _ARG + _ARG), lambda m: f"{_wrap(m[1])}/{_wrap(m[2])}"),
+    (re.compile(r"\\sqrt" + _ARG), lambda m: f"√{_wrap(m[1])}"),
+    (re.compile(r"\\(hat|bar|tilde|vec|dot)" + _ARG),
+     lambda m: m[2] + _ACCENTS[m[1]] if len(m[2]) == 1 else f"{m[1]}({m[2]})"),
+    (re.compile(r"\\(?:text|mathrm|mathbf|mathit|mathbb|mathcal|operatorname|textrm|texttt)" + _ARG),
+     lambda m: m[1]),
+    (re.compile(r"([\^_])" + _ARG), lambda m: _script(m[1], m[2])),
+]
+
+
 def _latex_to_text(math):
-    """Best-effort Unicode for a LaTeX formula (the symbols this course uses)."""
+    """Best-effort Unicode for a formula: ``\\gamma = \\sqrt{\\sigma_B^2}`` -> ``γ = √σ_B²``."""
+    # Letters first (a space after one only ends the command), so \frac{\gamma}{2} has a one-letter numerator.
     text = math.strip("$").strip()
-    # Letters first (a following space only separates the command in LaTeX), so that
-    # \frac{\gamma}{2} sees a one-letter numerator.
-    text = re.sub(r"\\([A-Za-z]+)(?: (?=[\w\\]))?", lambda m: _LETTERS.get(m[1], m[0]), text)
-    text = re.sub(r"\^(\w)", lambda m: _script(m[1], _SUPERSCRIPTS, "^"), text)
-    text = re.sub(r"_(\w)", lambda m: _script(m[1], _SUBSCRIPTS, "_"), text)
-    one = r"\{([^{}]*)\}"
-    rules = [
-        (re.compile(r"\\frac" + one + one), lambda m: f"{_wrap(m[1])}/{_wrap(m[2])}"),
-        (re.compile(r"\\sqrt" + one), lambda m: f"√{_wrap(m[1])}"),
-        (re.compile(r"\\(hat|bar|tilde|vec|dot)" + one),
-         lambda m: m[2] + _ACCENTS[m[1]] if len(m[2]) == 1 else f"{m[1]}({m[2]})"),
-        (re.compile(r"\\(?:text|mathrm|mathbf|mathit|mathbb|mathcal|operatorname|textrm|texttt)" + one),
-         lambda m: m[1]),
-        (re.compile(r"\^" + one), lambda m: _script(m[1], _SUPERSCRIPTS, "^")),
-        (re.compile(r"_" + one), lambda m: _script(m[1], _SUBSCRIPTS, "_")),
-    ]
-    changed = True
-    while changed:
-        changed = False
-        for pattern, replace in rules:
-            text, count = pattern.subn(replace, text)
-            changed = changed or count > 0
-    text = re.sub(r"\\([A-Za-z]+)", lambda m: _SYMBOLS.get(m[1], m[0]), text)
-    text = text.replace("Σ", " Σ").replace("Π", " Π")
-    text = re.sub(r"\\(.)", lambda m: _ESCAPES.get(m[1], m[0]), text)
-    return text.replace("{", "").replace("}", "")
+    text = re.sub(r"\\([A-Za-z]+)(?: (?=[\w\\]))?", lambda m: _LETTER_SYMBOLS.get(m[1], m[0]), text)
+    text = re.sub(r"([\^_])(\w)", lambda m: _script(m[1], m[2]), text)
+    while any(pattern.search(text) for pattern, _ in _RULES):
+        for pattern, replace in _RULES:
+            text = pattern.sub(replace, text)
+    text = re.sub(r"\\([A-Za-z]+)", lambda m: _SYMBOLS.get(m[1], m[0]), text).replace("Σ", " Σ").replace("Π", " Π")
+    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m[1], m[0]), text).replace("{", "").replace("}", "")
 
 
 def plain_label(text):
-    """One-line plain text for an option label: Markdown stripped, LaTeX turned into Unicode.
-
-    Radio buttons and checkboxes show plain text, so ``$\\gamma = \\sqrt{\\sigma^2}$``
-    becomes ``γ = √σ²``. The tests check that no bank's option keeps a backslash or ``$``.
-    """
-    pieces = []
-    for i, part in enumerate(re.split(r"(\$\$.+?\$\$|\$[^$\n]+?\$)", text, flags=re.S)):
+    """One line of plain text for a radio button or checkbox label: Markdown stripped, LaTeX in Unicode."""
+    parts = _MATH.split(text)
+    for i, part in enumerate(parts):
         if i % 2:
-            pieces.append(_latex_to_text(part))
+            parts[i] = _latex_to_text(part)
         else:
-            part = _CODE.sub(r"\1", part)
-            part = re.sub(r"\*\*(.+?)\*\*", r"\1", part)
-            part = re.sub(r"(?<![*\w])\*(?=\S)(.+?)(?<=\S)\*(?![*\w])", r"\1", part)
-            pieces.append(re.sub(r"\[([^\]]+)\]\([^)\s]+\)", r"\1", part))
-    return " ".join("".join(pieces).split())
+            for pattern in (_CODE, *(pattern for pattern, _ in _INLINE)):
+                part = pattern.sub(r"\1", part)
+            parts[i] = part
+    return " ".join("".join(parts).split())
 
 
-def format_number(value):
-    """A number as a reader would write it: ``0.25``, ``12``, ``0.001``, ``1e-05``."""
-    return f"{float(value):.6g}"
+def markdown_table(head, align, rows):
+    """Lines of a Markdown table; ``align`` is ``"l"`` or ``"r"`` per column."""
+    return ["| " + " | ".join(head) + " |", "|" + "|".join("---:" if a == "r" else "---" for a in align) + "|",
+            *("| " + " | ".join(map(str, row)) + " |" for row in rows)]
 
 
 def kind_hint(spec):
-    """What kind of answer the question wants, in a few words."""
-    if spec["kind"] == "single":
-        return "Choose one."
-    if spec["kind"] == "multiple":
-        return "Choose all that apply."
-    return f"Type a number (answers within ±{format_number(spec['tolerance'])} count)."
+    if spec["kind"] == "numeric":
+        return f"Type a number (answers within ±{format_number(spec['tolerance'])} count)."
+    return "Choose one." if spec["kind"] == "single" else "Choose all that apply."
 
 
 def answer_markdown(spec):
-    """The right answer and the explanation, as Markdown (classroom mode, answer key)."""
+    """The right answer and the explanation (classroom mode, answer key)."""
     right = correct_answer(spec)
     if spec["kind"] == "numeric":
         shown = f"{format_number(right)} (±{format_number(spec['tolerance'])})"
     elif spec["kind"] == "single":
-        shown = f"({letter(right)}) {spec['options'][right]['text']}"
+        shown = f"({LETTERS[right]}) {spec['options'][right]['text']}"
     else:
-        shown = ", ".join(f"({letter(i)})" for i in right)
+        shown = ", ".join(f"({LETTERS[i]})" for i in right)
     return f"**Answer:** {shown}\n\n**Explanation.** {spec['explanation']}"
 
 
-def question_markdown(number, question, *, answers=False, show_key=False):
-    """One question as Markdown: number, prompt, what to give, options; with ``answers``,
-    the options are marked (✔ right, otherwise why wrong) and the explanation follows."""
-    spec = question.spec
-    head = f"**{number}.** "
-    if show_key:
-        head += f"`{question.key}` · "
-    lines = [f"{head}{spec['prompt']}", "", f"*{kind_hint(spec)}*"]
-    if spec["kind"] != "numeric":
-        lines.append("")
-        for i, option in enumerate(spec["options"]):
-            line = f"- ({letter(i)}) {option['text']}"
-            if answers:
-                line = f"- ✔ ({letter(i)}) {option['text']}" if option["correct"] else \
-                    f"- ✘ ({letter(i)}) {option['text']} — {option['feedback']}"
-            lines.append(line)
-    if answers and spec["kind"] == "numeric":
-        lines += ["", answer_markdown(spec)]
-    elif answers:  # the options are marked already
-        lines += ["", f"**Explanation.** {spec['explanation']}"]
-    if question.origin and question.key != spec["id"]:
-        lines += ["", f"*(from {question.origin})*"]
-    return "\n".join(lines)
-
-
 def bank_markdown(bank, *, answers=False, show_keys=False, heading="##", footer=""):
-    """A whole bank as Markdown: a heading with its title (none if ``heading`` is empty), its intro,
-    then each question; ``answers`` marks the options and adds the explanations (the answer key)."""
+    """A bank: ``heading`` and title (none if ``heading`` is empty), intro, then each question's number, prompt,
+    what to give and options; ``answers`` marks the options (✔, or ✘ and why) and adds the explanations."""
     parts = [f"{heading} {bank.title}"] if heading else []
-    if bank.intro:
-        parts.append(bank.intro)
+    parts += [bank.intro] if bank.intro else []
     for number, question in enumerate(bank.questions, 1):
-        parts.append(question_markdown(number, question, answers=answers, show_key=show_keys))
-    if footer:
-        parts.append(footer)
-    return "\n\n".join(parts) + "\n"
+        spec = question.spec
+        key = f"`{question.key}` · " if show_keys else ""
+        lines = [f"**{number}.** {key}{spec['prompt']}", "", f"*{kind_hint(spec)}*"]
+        lines += [""] if "options" in spec else []
+        for i, option in enumerate(spec.get("options", [])):
+            mark = ("✔ " if option["correct"] else "✘ ") if answers else ""
+            why = f" — {option['feedback']}" if answers and not option["correct"] else ""
+            lines.append(f"- {mark}({LETTERS[i]}) {option['text']}{why}")
+        if answers:
+            lines += ["", answer_markdown(spec) if "options" not in spec else f"**Explanation.** {spec['explanation']}"]
+        if question.key != spec["id"]:
+            lines += ["", f"*(from {question.origin})*"]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts + ([footer] if footer else [])) + "\n"
