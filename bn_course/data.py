@@ -1,7 +1,6 @@
-"""The course's offline data set: scikit-learn's bundled 8x8 handwritten digits.
+"""The course's offline data set: scikit-learn's bundled 8x8 handwritten digits (notebook 01 on).
 
-Introduced in notebook 01, used by every notebook that trains a model. Nothing is
-downloaded: the 1,797 images ship inside scikit-learn. The split is stratified and
+Nothing is downloaded: the 1,797 images ship inside scikit-learn. The split is stratified and
 fixed by ``seed``, so every run sees the same samples.
 """
 
@@ -9,17 +8,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Digits", "load_digits", "N_CLASSES"]
-
-N_CLASSES = 10
+__all__ = ["Digits", "load_digits", "standardize"]
 
 
 @dataclass(frozen=True)
 class Digits:
     """A deterministic train/test split of the digits.
 
-    x_train, x_test: float32 images, shape (N, 8, 8, 1), values in [0, 1]
-        (the raw 0..16 intensities divided by 16).
+    x_train, x_test: float32 images (N, 8, 8, 1), the raw 0..16 intensities divided by 16.
     y_train, y_test: int64 labels in 0..9, shape (N,).
     """
 
@@ -40,13 +36,7 @@ class Digits:
 
 
 def load_digits(test_fraction=0.25, seed=0):
-    """Load the digits and split them, stratified by class.
-
-    Returns a :class:`Digits` with 1,347 training and 450 test images for the
-    default ``test_fraction=0.25``. Same ``seed`` gives the same split.
-    """
-    if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test_fraction must be strictly between 0 and 1, got {test_fraction}")
+    """The digits split stratified by class: 1,347 training and 450 test images by default."""
     from sklearn.datasets import load_digits as sklearn_digits
     from sklearn.model_selection import train_test_split
 
@@ -57,3 +47,19 @@ def load_digits(test_fraction=0.25, seed=0):
         images, labels, test_size=test_fraction, random_state=seed, stratify=labels
     )
     return Digits(x_train, y_train, x_test, y_test)
+
+
+def standardize(x, reference=None, scale=True):
+    """Per-column ``(x - mean) / std`` of an (N, D) array with the statistics of ``reference`` (default x).
+
+    Returns float64 (N, D). Columns constant in ``reference`` (std 0, e.g. the digits' blank corners)
+    are only centred; ``scale=False`` only centres. Used for the digit pixels fed to the explorers of
+    notebook 01 (standardized) and notebook 06 (centred).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    reference = x if reference is None else np.asarray(reference, dtype=np.float64)
+    centred = x - reference.mean(axis=0)
+    if not scale:
+        return centred
+    std = reference.std(axis=0)
+    return centred / np.where(std > 0, std, 1.0)

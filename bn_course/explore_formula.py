@@ -1,23 +1,18 @@
 """The gamma/beta/epsilon explorer of notebook 02: one feature's histogram before and after BN.
 
-:func:`formula_state` is the pure compute function (tested on its own);
-:class:`FormulaExplorer` is the slider layer on top of :class:`bn_course.widgets.Explorer`.
-
 For one feature with batch values x_1..x_m (biased variance, as Keras):
 
     y = gamma * (x - mu) / sqrt(var + eps) + beta
     mean(y) = beta,   std(y) = |gamma| * sigma / sqrt(sigma**2 + eps)
 
-and the *identity point* gamma = sqrt(var + eps), beta = mu gives y = x exactly for
-this batch. (In training mode that holds one batch at a time: fixed gamma and beta give
-every batch mean beta, so no setting returns every batch unchanged; see notebook 02.)
+and the *identity point* gamma = sqrt(var + eps), beta = mu gives y = x exactly, for this batch only.
 """
 
 import ipywidgets as widgets
 import numpy as np
 
 from bn_course.numpy_bn import batch_norm
-from bn_course.widgets import Explorer, new_figure, slider
+from bn_course.widgets import Explorer, control, new_figure, slider
 
 __all__ = ["example_features", "identity_point", "formula_state", "FormulaExplorer", "HIST_EDGES"]
 
@@ -41,28 +36,18 @@ def example_features(n=1000, seed=0):
 
 
 def identity_point(x, eps):
-    """The (gamma, beta) for which BN returns its input unchanged: (sqrt(var + eps), mean).
-
-    ``x`` is one feature's batch, shape (m,); the variance is the biased one.
-    """
+    """(sqrt(var + eps), mean) of one feature's batch ``x`` (m,): the (gamma, beta) giving y = x."""
     x = np.asarray(x, dtype=np.float64)
     return float(np.sqrt(x.var() + eps)), float(x.mean())
 
 
 def formula_state(x, gamma, beta, eps, edges=HIST_EDGES):
-    """Batch-normalize one feature and summarize the result for the explorer.
+    """Batch-normalize one feature ``x`` (m,) with scalars gamma, beta, eps and summarize it.
 
-    Args:
-        x: one feature's batch, shape (m,).
-        gamma, beta: scalars; eps: scalar >= 0.
-        edges: histogram bin edges, shape (B + 1,).
-
-    Returns a dict with
-        y (m,), mean, var (of x, biased), y_mean, y_std (measured on y),
-        predicted_std = |gamma| * sqrt(var) / sqrt(var + eps),
-        counts_x, counts_y (B,) histogram counts, outside (values of y off the bins),
-        identity_gamma, identity_beta (see :func:`identity_point`),
-        max_change = max |y - x|.
+    Returns a dict: y (m,); mean, var of x (biased); y_mean, y_std measured on y;
+    predicted_std = |gamma| * sqrt(var) / sqrt(var + eps); counts_x, counts_y (B,) histograms
+    on ``edges`` (B + 1,); outside (values of y off the bins); identity_gamma, identity_beta
+    (:func:`identity_point`); max_change = max |y - x|.
     """
     x = np.asarray(x, dtype=np.float64)
     y = batch_norm(x[:, None], [gamma], [beta], eps=eps, axis=-1)[:, 0]
@@ -71,41 +56,27 @@ def formula_state(x, gamma, beta, eps, edges=HIST_EDGES):
     counts_y, _ = np.histogram(y, bins=edges)
     identity_gamma, identity_beta = identity_point(x, eps)
     return {
-        "y": y,
-        "mean": mean,
-        "var": var,
-        "y_mean": float(y.mean()),
-        "y_std": float(y.std()),
+        "y": y, "mean": mean, "var": var, "y_mean": float(y.mean()), "y_std": float(y.std()),
         "predicted_std": abs(gamma) * np.sqrt(var) / np.sqrt(var + eps),
-        "counts_x": counts_x,
-        "counts_y": counts_y,
-        "outside": int(y.size - counts_y.sum()),
-        "identity_gamma": identity_gamma,
-        "identity_beta": identity_beta,
+        "counts_x": counts_x, "counts_y": counts_y, "outside": int(y.size - counts_y.sum()),
+        "identity_gamma": identity_gamma, "identity_beta": identity_beta,
         "max_change": float(np.max(np.abs(y - x))),
     }
 
 
 class FormulaExplorer(Explorer):
-    """Sliders for gamma, beta and log10(eps), a feature selector and an identity button.
+    """Sliders for gamma, beta and log10(eps), a feature selector, identity and reset buttons.
 
-    The figure shows the feature's histogram before BN (top) and after BN
-    (bottom, with the input's outline for comparison). ``explorer.last`` is the
-    latest :func:`formula_state` dict plus ``gamma``, ``beta``, ``eps`` and ``feature``.
-    Buttons: :meth:`snap_to_identity` and :meth:`reset` (gamma 1, beta 0, as Keras initializes).
+    Top: the feature's histogram before BN; bottom: after BN, with the input's outline.
+    ``explorer.last`` is the latest :func:`formula_state` plus ``gamma``, ``beta``, ``eps``, ``feature``.
     """
 
     def __init__(self, features=None, edges=HIST_EDGES):
         self.features = features if features is not None else example_features()
         self.edges = np.asarray(edges, dtype=np.float64)
-        feature = widgets.Dropdown(
-            options=list(self.features), description="feature", layout={"width": "440px"},
-            style={"description_width": "150px"},
-        )
-        feature.add_class("bn-select")
-        feature.add_class("bn-select-feature")
         sliders = {
-            "feature": feature,
+            "feature": control(widgets.Dropdown, "select", "feature", options=list(self.features),
+                               description="feature"),
             "gamma": slider("gamma", "γ (scale)", 0.0, 4.0, 0.01, 1.0),
             "beta": slider("beta", "β (shift)", -6.0, 6.0, 0.05, 0.0),
             "log10_eps": slider("log10_eps", "log₁₀ ε", -8.0, 0.0, 0.5, -3.0, readout_format=".1f"),
@@ -124,56 +95,31 @@ class FormulaExplorer(Explorer):
         self.ax_y.set_title("after BN (heights rescale to fit)", fontsize=13)
         for ax in (self.ax_x, self.ax_y):
             ax.set_ylabel("count", fontsize=12)
-            ax.set_yticks([])  # counts are only compared by eye; no tick labels keeps redraws fast
+            ax.set_yticks([])  # no tick labels: rescaling the counts changes no text, so blitting works
             ax.grid(False, axis="y")
             ax.legend(loc="upper left", fontsize=12)
             ax.tick_params(labelsize=12)
         self.ax_y.set_xlabel("activation value", fontsize=12)
         self.ax_y.set_xlim(self.edges[0], self.edges[-1])
-        # Blitting: the axes, labels and legends are drawn once and kept as a background
-        # (no y tick labels, so rescaling the counts changes no text); every update redraws
-        # only these artists. Text is what makes a full matplotlib draw slow (~50-80 ms),
-        # against a few ms for this.
-        dynamic = (self.bars_x, self.ghost, self.bars_y, self.mean_line)
-        super().__init__(sliders, figure, dynamic=dynamic,
-                         title="γ, β and ε: one feature before and after batch normalization")
-        self.identity_button = widgets.Button(description="Snap to identity: γ = √(σ²+ε), β = μ",
-                                              layout={"width": "300px"})
-        self.identity_button.add_class("bn-button")
-        self.identity_button.add_class("bn-button-identity")
-        self.reset_button = widgets.Button(description="Reset: γ = 1, β = 0", layout={"width": "160px"})
-        self.reset_button.add_class("bn-button")
-        self.reset_button.add_class("bn-button-reset")
+        self.identity_button = control(widgets.Button, "button", "identity", width="300px",
+                                       description="Snap to identity: γ = √(σ²+ε), β = μ")
+        self.reset_button = control(widgets.Button, "button", "reset", width="160px",
+                                    description="Reset: γ = 1, β = 0")
         self.identity_button.on_click(lambda _button: self.snap_to_identity())
         self.reset_button.on_click(lambda _button: self.reset())
-        children = list(self.widget.children)
-        position = children.index(self.live.image)
-        children.insert(position, widgets.HBox([self.identity_button, self.reset_button]))
-        self.widget.children = children
-        self._holding = False
-
-    def _on_change(self, change):
-        if not self._holding:
-            super()._on_change(change)
-
-    def _set(self, **values):
-        """Set several sliders, redrawing once."""
-        self._holding = True
-        try:
-            for name, value in values.items():
-                self.sliders[name].value = value
-        finally:
-            self._holding = False
-        self.redraw()
+        super().__init__(sliders, figure, title="γ, β and ε: one feature before and after batch normalization",
+                         dynamic=(self.bars_x, self.ghost, self.bars_y, self.mean_line),
+                         buttons=(self.identity_button, self.reset_button))
 
     def snap_to_identity(self):
         """Move gamma and beta to the identity point of the current feature and eps."""
         values = self.values()
         gamma, beta = identity_point(self.features[values["feature"]], 10.0 ** values["log10_eps"])
-        self._set(gamma=gamma, beta=beta)
+        self.set_values(gamma=gamma, beta=beta)
 
     def reset(self):
-        self._set(gamma=1.0, beta=0.0)
+        """gamma 1, beta 0, as Keras initializes them."""
+        self.set_values(gamma=1.0, beta=0.0)
 
     def draw(self, feature, gamma, beta, log10_eps):
         eps = 10.0 ** log10_eps

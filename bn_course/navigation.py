@@ -1,10 +1,8 @@
 """The course map and the prev/contents/next links in every notebook.
 
-``NOTEBOOKS`` is the one list of notebooks in learning order. Running
-``python -m bn_course.navigation`` rewrites the navigation cells of every
-notebook that exists (a Markdown cell after the title and one at the very end,
-found by their marker comment, so the script can be re-run safely);
-``--check`` only reports notebooks whose links are missing or stale (used by the tests).
+``NOTEBOOKS`` is the one list of notebooks in learning order. ``python -m bn_course.navigation``
+rewrites the two navigation cells of every notebook (after the title and at the very end, found by
+their marker comment, so it can be re-run safely); ``--check`` only reports stale ones (for the tests).
 """
 
 import argparse
@@ -29,62 +27,44 @@ NOTEBOOKS = [
     ("07_review", "Review"),
 ]
 
-MARKER_TOP = "<!-- bn-course-nav:top -->"
-MARKER_BOTTOM = "<!-- bn-course-nav:bottom -->"
+MARKER_TOP, MARKER_BOTTOM = "<!-- bn-course-nav:top -->", "<!-- bn-course-nav:bottom -->"
 
 
 def nav_markdown(stem, marker):
     """The navigation line for notebook ``stem``: previous | contents | next."""
-    stems = [name for name, _ in NOTEBOOKS]
-    if stem not in stems:
-        raise ValueError(f"unknown notebook {stem!r}; known: {', '.join(stems)}")
-    index = stems.index(stem)
-    parts = []
+    index = [name for name, _ in NOTEBOOKS].index(stem)  # ValueError for a notebook missing from NOTEBOOKS
+    parts = ["[Contents](00_start_here.ipynb#Course-map)"]
     if index > 0:
         prev_stem, prev_title = NOTEBOOKS[index - 1]
-        parts.append(f"[&larr; {prev_stem[:2]} {prev_title}]({prev_stem}.ipynb)")
-    parts.append("[Contents](00_start_here.ipynb#Course-map)")
+        parts.insert(0, f"[&larr; {prev_stem[:2]} {prev_title}]({prev_stem}.ipynb)")
     if index + 1 < len(NOTEBOOKS):
         next_stem, next_title = NOTEBOOKS[index + 1]
         parts.append(f"[{next_stem[:2]} {next_title} &rarr;]({next_stem}.ipynb)")
     return f"{marker}\n" + " &nbsp;|&nbsp; ".join(parts)
 
 
-def _find(cells, marker):
-    for i, cell in enumerate(cells):
-        if cell.cell_type == "markdown" and cell.source.startswith(marker):
-            return i
-    return None
+def _is_nav(cell):
+    return cell.cell_type == "markdown" and cell.source.startswith((MARKER_TOP, MARKER_BOTTOM))
 
 
 def update_notebook(path, check=False):
-    """Insert or refresh the two navigation cells of one notebook.
+    """Put one notebook's navigation cells right after its first (title) cell and at its end.
 
-    The top cell goes right after the first cell (the title), the bottom one at
-    the end. Returns True if the notebook was (or, with ``check``, would be) changed.
+    Returns True if the notebook was (or, with ``check``, would be) changed.
     """
     import nbformat
 
     path = Path(path)
     notebook = nbformat.read(path, as_version=4)
-    cells = notebook.cells
-    changed = False
-    for marker, position in ((MARKER_TOP, 1), (MARKER_BOTTOM, None)):
-        wanted = nav_markdown(path.stem, marker)
-        index = _find(cells, marker)
-        expected_index = position if position is not None else len(cells) - 1
-        if index is not None and cells[index].source == wanted and index == expected_index:
-            continue
-        changed = True
-        if index is not None:
-            cells.pop(index)
-        new_cell = nbformat.v4.new_markdown_cell(wanted)
-        new_cell.id = f"nav-{'top' if marker == MARKER_TOP else 'bottom'}"
-        if position is None:
-            cells.append(new_cell)
-        else:
-            cells.insert(position, new_cell)
+    current = {cell.source: cell for cell in notebook.cells if _is_nav(cell)}  # kept when still right
+    top, bottom = (current.get(source) or nbformat.v4.new_markdown_cell(source, id=f"nav-{where}")
+                   for where, source in (("top", nav_markdown(path.stem, MARKER_TOP)),
+                                         ("bottom", nav_markdown(path.stem, MARKER_BOTTOM))))
+    others = [cell for cell in notebook.cells if not _is_nav(cell)]
+    cells = [*others[:1], top, *others[1:], bottom]
+    changed = cells != notebook.cells
     if changed and not check:
+        notebook.cells = cells
         nbformat.write(notebook, path)
     return changed
 
@@ -92,18 +72,14 @@ def update_notebook(path, check=False):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="report stale links, change nothing")
-    args = parser.parse_args(argv)
-    stale = []
-    notebook_dir = course_path("notebooks")
-    for stem, _ in NOTEBOOKS:
-        path = notebook_dir / f"{stem}.ipynb"
-        if path.exists() and update_notebook(path, check=args.check):
-            stale.append(path.name)
-    if args.check and stale:
-        print("navigation links missing or stale in: " + ", ".join(stale))
-        print("run: python -m bn_course.navigation")
+    check = parser.parse_args(argv).check
+    folder = course_path("notebooks")
+    paths = [folder / f"{stem}.ipynb" for stem, _ in NOTEBOOKS]
+    stale = [path.name for path in paths if path.exists() and update_notebook(path, check=check)]
+    if check and stale:
+        print(f"navigation links missing or stale in: {', '.join(stale)}\nrun: python -m bn_course.navigation")
         return 1
-    if not args.check:
+    if not check:
         print(f"navigation updated in {len(stale)} notebook(s)")
     return 0
 

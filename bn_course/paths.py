@@ -1,18 +1,13 @@
 """Where the course's own files are: the folder holding ``notebooks/`` and ``quizzes/``.
 
-The package works from a source checkout (``pip install -e .``, what ``make`` does) and from a
-plain install, as long as Python runs inside the course folder (notebooks run in ``notebooks/``)
-or ``BN_COURSE_ROOT`` names it. Otherwise :func:`course_path` says how to fix it.
+Found from an editable install (``pip install -e .``, what ``make`` does), or from a plain one when Python
+runs inside the course folder or ``BN_COURSE_ROOT`` names it; otherwise :func:`course_path` says how to fix it.
 """
 
 import os
 from pathlib import Path
 
 __all__ = ["course_root", "course_path"]
-
-
-def _is_course(folder):
-    return (folder / "quizzes" / "schema.json").is_file() and (folder / "notebooks").is_dir()
 
 
 def course_root():
@@ -22,7 +17,7 @@ def course_root():
         return Path(os.environ["BN_COURSE_ROOT"]).expanduser().resolve()
     here = Path.cwd().resolve()
     for folder in (Path(__file__).resolve().parent.parent, here, *here.parents):
-        if _is_course(folder):
+        if (folder / "quizzes" / "schema.json").is_file() and (folder / "notebooks").is_dir():
             return folder
     return None
 

@@ -49,3 +49,24 @@ def test_course_files_are_found_from_inside_the_course_folder_without_an_editabl
     assert named.stdout.strip() == str(repo / "quizzes")
     outside = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert outside.returncode != 0 and "BN_COURSE_ROOT" in outside.stderr
+
+
+def test_one_blas_thread_limits_blas_inside_and_restores_it_after():
+    from threadpoolctl import threadpool_info
+
+    blas = lambda: [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]  # noqa: E731
+    before = blas()
+    with env.one_blas_thread():
+        assert set(blas()) <= {1}
+    assert blas() == before
+
+
+def test_standardize_uses_the_reference_statistics_and_leaves_constant_columns_centred():
+    import numpy as np
+
+    from bn_course.data import standardize
+
+    reference = np.array([[0.0, 1.0, 5.0], [4.0, 3.0, 5.0]])          # means 2, 2, 5; stds 2, 1, 0
+    np.testing.assert_allclose(standardize(reference), [[-1, -1, 0], [1, 1, 0]])
+    np.testing.assert_allclose(standardize([[6.0, 2.0, 7.0]], reference), [[2, 0, 2]])
+    np.testing.assert_allclose(standardize([[6.0, 2.0, 7.0]], reference, scale=False), [[4, 0, 2]])

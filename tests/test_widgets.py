@@ -56,3 +56,29 @@ def test_any_control_gets_the_course_style_and_css_classes():
 def test_new_figure_takes_a_layout_engine():
     figure, _ = new_figure(layout="none")
     assert figure.get_layout_engine() is None
+
+
+def test_buttons_sit_above_the_figure_and_set_values_redraws_once():
+    import ipywidgets as widgets
+
+    from bn_course.widgets import control
+
+    class Counting(Explorer):
+        def __init__(self):
+            self.draws = 0
+            figure, ax = new_figure()
+            (self.line,) = ax.plot([0, 1], [0, 1])
+            sliders = {name: slider(name, name, -2.0, 2.0, 0.1, 1.0) for name in ("a", "b")}
+            button = control(widgets.Button, "button", "reset", description="Reset")
+            super().__init__(sliders, figure, dynamic=[self.line], buttons=[button])
+
+        def draw(self, a, b):
+            self.draws += 1
+            self.last = (a, b)
+            return ""
+
+    explorer = Counting()
+    children = explorer.widget.children
+    assert isinstance(children[2], widgets.HBox) and children[3] is explorer.live.image
+    explorer.set_values(a=-1.0, b=0.5)
+    assert explorer.draws == 1 and explorer.last == (-1.0, 0.5)
