@@ -62,6 +62,11 @@ def test_the_registered_solution_passes():
     assert exercise.check(exercise.solution).passed
 
 
+def test_the_package_exports_the_checker_under_its_own_name():
+    import bn_course.exercises as exercises
+    assert exercises.check_convert_bn is check_convert_bn and not hasattr(review, "check_torch_to_keras")
+
+
 def test_the_given_converter_fails_on_its_first_bug():
     result = check_convert_bn(given_in_the_notebook)
     assert result.status == "failed" and "you kept PyTorch's momentum 0.1" in result.message, result
@@ -83,8 +88,13 @@ def test_the_given_converter_fails_on_its_first_bug():
     (changed(w=lambda w: [w[0], w[1], w[2], np.sqrt(w[3])]), "standard deviation"),
     (changed(w=lambda w: [w[0], w[1], w[2], w[3] + 1e-5]), "epsilon is already in the stored variance"),
     (changed(w=lambda w: [w[0], w[1], -w[2], w[3]]), "moving_mean should be PyTorch's running_mean"),
+    (changed(w=lambda w: [2 * w[0], w[1], w[2], w[3]]), "gamma should be PyTorch's weight"),
+    (changed(w=lambda w: [w[0], w[1], w[2], w[3] + np.arange(len(w[3]))]), "moving_variance should be PyTorch's"),
+    (changed(w=lambda w: [w[0], w[1], w[2], w[3][:, None]]), "four arrays of shape"),
+    (changed(epsilon=lambda m, e: 1e-3), "Keras's default, used when you leave it out"),
     (changed(w=lambda w: w[:3]), "four arrays"),
     (lambda s, m=0.1, e=1e-5: correct(s, m, e)[1], "return a pair (config, weights)"),
+    (lambda s, m=0.1, e=1e-5: (list(correct(s, m, e)[0].items()), correct(s, m, e)[1]), "config a dict"),
 ])
 def test_each_slip_gets_its_hint(slip, hint):
     result = check_convert_bn(slip)
