@@ -1,6 +1,7 @@
-"""Worked solutions: every registered exercise's solution passes its own checker, every notebook
-with an exercise registers it, the notebooks' `show_solution` calls name registered exercises,
-and `python -m bn_course.exercises solutions [notebook]` prints them for instructors."""
+"""Exercise plumbing: each outcome of a check gets its own verdict; every registered exercise's
+solution passes its own checker, every notebook with an exercise registers it, the notebooks'
+`show_solution` calls name registered exercises, and `python -m bn_course.exercises solutions
+[notebook]` prints them for instructors."""
 
 import re
 import subprocess
@@ -11,6 +12,7 @@ import pytest
 
 from bn_course.exercises import EXERCISES, find_exercise
 from bn_course.exercises.__main__ import main
+from bn_course.exercises.common import run_check
 from bn_course.navigation import NOTEBOOKS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -19,6 +21,23 @@ SOURCES = {path.stem: path.read_text(encoding="utf-8")
 WITH_EXERCISES = [stem for stem, text in SOURCES.items() if "from bn_course.exercises import" in text]
 SHOWN = sorted({(stem, key) for stem, text in SOURCES.items()
                 for key in re.findall(r"""show_solution\(\\?["']""" + stem + r"""\\?["'],\s*\\?["']([\w-]+)\\?["']\)""", text)})
+
+
+def _raise(error):
+    def check():
+        raise error
+
+    return check
+
+
+def test_verdicts():
+    assert run_check("A", lambda: None).passed
+    todo = run_check("A", _raise(NotImplementedError()))
+    assert todo.status == "not attempted" and "Fill in" in repr(todo)
+    wrong = run_check("A", _raise(AssertionError("mean is off by 2")))
+    assert wrong.status == "failed" and "mean is off by 2" in repr(wrong)
+    crash = run_check("A", _raise(ZeroDivisionError("division by zero")))
+    assert crash.status == "error" and "ZeroDivisionError" in repr(crash)
 
 
 def _id(exercise):

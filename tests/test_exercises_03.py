@@ -163,12 +163,18 @@ def test_a_call_returning_none_or_raising_is_reported_not_raised():
 
     class Crashes(BatchNorm):
         def call(self, inputs, training=None):
-            return inputs.numpy() * undefined_name  # noqa: F821
+            return inputs * undefined_name  # noqa: F821
+
+    class UsesNumpy(BatchNorm):  # works eagerly, breaks inside tf.function (as in fit)
+        def call(self, inputs, training=None):
+            return BatchNorm.call(self, inputs.numpy(), training)
 
     none_verdict = check_layer_call(ReturnsNothing)
     assert none_verdict.status == "failed" and "returned None" in none_verdict.message
     crash_verdict = check_layer_call(Crashes)
     assert crash_verdict.status == "failed" and "NameError" in crash_verdict.message
+    numpy_verdict = check_layer_call(UsesNumpy)
+    assert numpy_verdict.status == "failed" and "Use TensorFlow ops only" in numpy_verdict.message
 
 
 def test_a_layer_without_the_weights_is_told_to_subclass():

@@ -1,7 +1,7 @@
 """Exercise checkers, one module per notebook, sharing :mod:`bn_course.exercises.common`.
 
 Each ``check_*`` takes the learner's function (or class), runs it on fixed inputs that
-cover every case the exercise promises, and returns a :class:`bn_course.checks.CheckResult`
+cover every case the exercise promises, and returns a :class:`bn_course.exercises.common.CheckResult`
 whose message names the learner's mistake. Each module registers its exercises (with a
 worked solution) in ``EXERCISES``; :func:`show_solution` reveals one in a notebook, and
 ``python -m bn_course.exercises solutions [notebook]`` prints them all for instructors.
@@ -11,15 +11,14 @@ from bn_course.exercises import (beyond_batchnorm, keras_integration, numpy_form
                                  training_vs_inference, why_batchnorm)
 from bn_course.exercises.beyond_batchnorm import check_group_norm
 from bn_course.exercises.common import Exercise, solution_markdown
-from bn_course.exercises.keras_integration import check_dense_bn_relu
 from bn_course.exercises.numpy_formula import check_backward, check_forward
-from bn_course.exercises.review import check_torch_to_keras
+from bn_course.exercises.review import check_convert_bn
 from bn_course.exercises.tf_custom_layer import check_layer_call
 from bn_course.exercises.training_vs_inference import check_ema_steps, check_fold_dense
 from bn_course.exercises.why_batchnorm import check_saturated_share
 
 __all__ = ["check_forward", "check_backward", "check_layer_call", "check_ema_steps", "check_fold_dense",
-           "check_dense_bn_relu", "check_group_norm", "check_saturated_share", "check_torch_to_keras",
+           "check_group_norm", "check_saturated_share", "check_convert_bn",
            "Exercise", "EXERCISES", "find_exercise", "show_solution"]
 
 # Every exercise in course order (the modules are listed here in notebook order).

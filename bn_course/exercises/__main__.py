@@ -1,9 +1,7 @@
 """Worked solutions for instructors: ``python -m bn_course.exercises solutions [notebook]``.
 
-Prints, as Markdown, every registered exercise's worked solution (its idea, then its code),
-for the whole course or one notebook (a stem such as ``02_numpy_formula``, or just ``02``).
-Learners see one solution at a time in the notebook, with ``show_solution(notebook, key)``.
-An unknown notebook is one line on stderr with exit code 2.
+Prints every registered solution as Markdown, for the course or one notebook (``02_numpy_formula``
+or ``02``). An unknown notebook is one line on stderr with exit code 2.
 """
 
 import argparse
@@ -15,25 +13,20 @@ from bn_course.navigation import NOTEBOOKS
 
 
 def solutions(notebook=None):
-    """The Markdown of every registered solution, or of one notebook's (ValueError if there is no such notebook)."""
+    """The Markdown of every registered solution, or of one notebook's (ValueError for an unknown one)."""
     titles = dict(NOTEBOOKS)
-    if notebook is None:
-        chosen = list(titles)
-    else:
-        chosen = [stem for stem in titles if notebook in (stem, stem[:2])]
-        if not chosen:
-            raise ValueError(f"no notebook {notebook!r}; notebooks are: {', '.join(titles)}")
+    chosen = [stem for stem in titles if notebook in (None, stem, stem[:2])]
+    if not chosen:
+        raise ValueError(f"no notebook {notebook!r}; notebooks are: {', '.join(titles)}")
     parts = ["# Worked solutions (for instructors)\n"]
     for stem in chosen:
         registered = [exercise for exercise in EXERCISES if exercise.notebook == stem]
-        if notebook is None and not registered:
-            continue
-        parts.append(f"## {stem[:2]} · {titles[stem]}\n")
-        if not registered:
+        if registered or notebook:
+            parts.append(f"## {stem[:2]} · {titles[stem]}\n")
+        if notebook and not registered:
             parts.append("This notebook has no exercises.\n")
-        for exercise in registered:
-            parts.append(solution_markdown(exercise) +
-                         f"\n*In the notebook:* `show_solution({stem!r}, {exercise.key!r})`\n")
+        parts += [solution_markdown(exercise) + f"\n*In the notebook:* `show_solution({stem!r}, {exercise.key!r})`\n"
+                  for exercise in registered]
     return "\n".join(parts)
 
 
@@ -45,12 +38,11 @@ def main(argv=None):
     show.add_argument("notebook", nargs="?", help="one notebook, e.g. 02_numpy_formula or 02 (default: all)")
     args = parser.parse_args(argv)
     try:
-        text = solutions(args.notebook)
-    except ValueError as error:
+        sys.stdout.write(solutions(args.notebook))
+        return 0
+    except ValueError as error:  # an unknown notebook
         print(f"error: {error}", file=sys.stderr)
         return 2
-    sys.stdout.write(text)
-    return 0
 
 
 if __name__ == "__main__":

@@ -1,10 +1,9 @@
-"""What every exercise checker shares (one module per notebook imports it).
+"""What every exercise checker shares: the verdict, the registry entry and the hint matcher.
 
-An exercise is registered once, in its notebook's module, as an :class:`Exercise`:
-its checker, a worked solution that passes the checker (tested in
-``tests/test_exercise_solutions.py``) and an explanation. Learners see the solution
-only when they ask for it (``show_solution(...)``); instructors print them all with
-``python -m bn_course.exercises solutions [notebook]``.
+A checker raises ``AssertionError`` with a hint when an answer is wrong; :func:`run_check` turns that
+into a one-line :class:`CheckResult`, so a notebook still runs top to bottom while an exercise is
+untouched (it raises ``NotImplementedError``). Each notebook's module registers its exercises as
+:class:`Exercise` entries with a worked solution that passes the checker.
 """
 
 import inspect
@@ -14,17 +13,46 @@ from typing import Callable
 
 import numpy as np
 
-from bn_course.checks import CheckResult, run_check
+__all__ = ["CheckResult", "run_check", "Exercise", "call_learner", "first_matching_mistake", "solution_markdown"]
 
-__all__ = ["Exercise", "call_learner", "first_matching_mistake", "run_check", "CheckResult", "solution_markdown"]
+_SYMBOLS = {"passed": "✅", "not attempted": "✏️", "failed": "❌", "error": "❌"}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict on one exercise: ``status`` is passed, not attempted, failed or error."""
+
+    title: str
+    status: str
+    message: str
+
+    @property
+    def passed(self):
+        return self.status == "passed"
+
+    def __repr__(self):
+        return f"{_SYMBOLS[self.status]} {self.title}: {self.status}. {self.message}".rstrip()
+
+
+def run_check(title, check):
+    """Run ``check()`` and return its :class:`CheckResult`: ``NotImplementedError`` is "not attempted",
+    ``AssertionError`` "failed" with its hint, any other exception "error" with its type (no traceback)."""
+    try:
+        check()
+    except NotImplementedError:
+        return CheckResult(title, "not attempted", "Fill in the exercise cell above, run it, then run this cell again.")
+    except AssertionError as error:
+        return CheckResult(title, "failed", str(error) or "The result is not right yet.")
+    except Exception as error:  # the learner's code may raise anything
+        return CheckResult(title, "error", f"Your code raised {type(error).__name__}: {error}")
+    return CheckResult(title, "passed", "Well done.")
 
 
 @dataclass(frozen=True)
 class Exercise:
-    """One exercise: ``notebook`` stem ("02_numpy_formula"), a short ``key`` unique in that notebook,
-    the ``title`` the learner sees, ``check(answer) -> CheckResult``, a ``solution`` (the function or
-    class a learner would write; it must pass ``check``) and ``explanation`` (Markdown: the idea, and
-    for a find-the-bug exercise, what the bug was and which symptom gives it away)."""
+    """One exercise: ``notebook`` stem, ``key`` (unique in the notebook), ``title``, ``check(answer) ->
+    CheckResult``, ``solution`` (what a learner would write; it passes ``check``) and ``explanation``
+    (Markdown: the idea; for a find-the-bug exercise, the bug and the symptom that gives it away)."""
 
     notebook: str
     key: str
@@ -49,18 +77,13 @@ def call_learner(fn, label, *args, **kwargs):
     except Exception as error:  # the learner's code may raise anything
         hint = ""
         if "broadcast" in str(error):
-            hint = (" Shapes do not line up: reshape gamma, beta and the statistics so they broadcast "
-                    "along the kept axis, e.g. shape (1, C, 1, 1) for (N, C, H, W) with axis=1, "
-                    "or use keepdims=True in np.mean / np.var.")
+            hint = (" Shapes do not line up: reshape gamma, beta and the statistics so they broadcast along the "
+                    "kept axis, e.g. (1, C, 1, 1) for (N, C, H, W) with axis=1, or use keepdims=True.")
         raise AssertionError(f"On {label} your function raised {type(error).__name__}: {str(error).strip()}.{hint}") from None
 
 
 def first_matching_mistake(value, mistakes, rtol=1e-6, atol=1e-6):
-    """The hint of the first ``(hint, wrong_value)`` pair whose value equals ``value``, else None.
-
-    ``mistakes`` lists what a known mistake would have produced; comparing the learner's
-    result against each names the mistake instead of only saying "wrong".
-    """
+    """The hint of the first ``(hint, what that mistake returns)`` pair that equals ``value``, else None."""
     value = np.asarray(value, dtype=np.float64)
     for hint, wrong in mistakes:
         wrong = np.asarray(wrong, dtype=np.float64)
