@@ -30,6 +30,7 @@ import math
 
 import numpy as np
 
+from bn_course.validation import check_momentum
 from bn_course.widgets import Explorer, new_figure, slider
 
 __all__ = [
@@ -74,12 +75,11 @@ def ema(values, momentum, init):
     ``out[0] = init`` and ``out[k] = momentum * out[k-1] + (1 - momentum) * values[k-1]``:
     ``out[k]`` is the moving statistic after k training steps.
     """
-    if not 0.0 <= momentum <= 1.0:
-        raise ValueError(f"momentum must be in [0, 1], got {momentum}")
+    keep = check_momentum(momentum)
+    new = 1.0 - keep
     values = np.asarray(values, dtype=np.float64)
     out = np.empty(values.size + 1)
     out[0] = current = float(init)
-    keep, new = float(momentum), 1.0 - float(momentum)
     for k, value in enumerate(values.tolist(), start=1):
         current = keep * current + new * value
         out[k] = current
@@ -102,8 +102,7 @@ def steps_to_within(fraction, momentum):
     """
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"fraction must be in (0, 1), got {fraction}")
-    if not 0.0 <= momentum <= 1.0:
-        raise ValueError(f"momentum must be in [0, 1], got {momentum}")
+    momentum = check_momentum(momentum)
     if momentum == 1.0:
         return math.inf
     if momentum == 0.0:
@@ -168,8 +167,6 @@ def warmup_state(stream, momentum, step, init_mean=0.0, init_var=1.0, eps=1e-3):
     }
 
 
-
-
 class MomentumExplorer(Explorer):
     """Sliders for the momentum and the training step; three panels, redrawn by blitting.
 
@@ -224,8 +221,7 @@ class MomentumExplorer(Explorer):
             ax.set_ylim(*ylim)
             ax.tick_params(labelsize=11)
             ax.legend(loc="lower right" if ax is not self.ax_gap else "upper right", fontsize=10)
-        dynamic = [self.line_mean, self.line_var, self.line_inf_mean, self.line_inf_std,
-                         *self.markers, *self.dots]
+        dynamic = [self.line_mean, self.line_var, self.line_inf_mean, self.line_inf_std, *self.markers, *self.dots]
         super().__init__(sliders, figure, dynamic=dynamic,
                          title="Momentum and warm-up: moving statistics from 0 and 1 to the population")
 

@@ -21,17 +21,14 @@ Keras model, so ``import bn_course.inference`` stays light.
 import numpy as np
 
 from bn_course.env import import_tensorflow
+from bn_course.validation import check_channel_vector, check_eps
 
 __all__ = ["bn_scale_shift", "fold_batchnorm_weights", "batchnorm_parameters", "fold_batchnorm"]
 
 
-def _vector(value, name, channels=None):
-    array = np.asarray(value, dtype=np.float64)
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D array of per-channel values, got shape {array.shape}")
-    if channels is not None and array.size != channels:
-        raise ValueError(f"{name} has {array.size} values but there are {channels} channels")
-    return array
+def _vector(value, name, channels):
+    """``value`` checked to be (channels,) by :func:`bn_course.validation.check_channel_vector`, in float64."""
+    return check_channel_vector(value, name, channels).astype(np.float64)
 
 
 def bn_scale_shift(gamma, beta, mean, var, eps=1e-3):
@@ -40,13 +37,12 @@ def bn_scale_shift(gamma, beta, mean, var, eps=1e-3):
     ``scale = gamma / sqrt(var + eps)`` and ``shift = beta - mean * scale``, in float64.
     ``var`` must be >= 0 and ``eps`` >= 0 with ``var + eps > 0``.
     """
-    gamma = _vector(gamma, "gamma")
-    channels = gamma.size
-    beta = _vector(beta, "beta", channels)
-    mean = _vector(mean, "mean", channels)
-    var = _vector(var, "var", channels)
-    if eps < 0 or np.any(var < 0) or np.any(var + eps <= 0):
-        raise ValueError("var must be >= 0, eps >= 0 and var + eps > 0")
+    channels = np.size(gamma)
+    gamma, beta, mean, var = (_vector(value, name, channels) for value, name in
+                              ((gamma, "gamma"), (beta, "beta"), (mean, "mean"), (var, "var")))
+    eps = check_eps(eps)
+    if np.any(var < 0) or np.any(var + eps <= 0):
+        raise ValueError("var must be >= 0 and var + eps > 0")
     scale = gamma / np.sqrt(var + eps)
     return scale, beta - mean * scale
 

@@ -122,6 +122,13 @@ class HardCoded(GIVEN["Classifier"]):
         return self.classify(x)
 
 
+class DefaultTrue(GIVEN["Classifier"]):
+    def call(self, x, training=True):           # `model(xb)` now trains BN, but so does every inference call
+        for dense, bn in self.blocks:
+            x = keras.activations.relu(bn(dense(x)))
+        return self.classify(x)
+
+
 class NoTrainingParameter(GIVEN["Classifier"]):
     def call(self, x):
         for dense, bn in self.blocks:
@@ -152,6 +159,7 @@ def test_custom_loop_untouched_is_not_attempted():
     (step_twice, None, "twice"),
     (step_fixed, HardCoded, "hard-coded"),
     (GIVEN["train_step"], HardCoded, "hard-coded"),
+    (GIVEN["train_step"], DefaultTrue, "the default of its `training` parameter"),
     (step_no_update, None, "no longer changes the trainable weights"),
     (step_fixed, NoTrainingParameter, "`fit` passes training=True only"),
 ])

@@ -90,3 +90,11 @@ def test_explorer_sliders_update_the_state_and_readout():
     assert explorer.live.image.value != first_png and explorer.live.image.value[:4] == b"\x89PNG"
     for name, control in explorer.sliders.items():
         assert "bn-slider" in control._dom_classes and f"bn-slider-{name}" in control._dom_classes
+
+
+def test_momentum_is_checked_by_the_shared_validation():
+    for bad, error in ((1.5, ValueError), (-0.1, ValueError), (True, TypeError), ("0.9", TypeError)):
+        with pytest.raises(error, match="momentum must"):
+            ema([1.0, 2.0], bad, 0.0)
+        with pytest.raises(error, match="momentum must"):
+            steps_to_within(0.01, bad)

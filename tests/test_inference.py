@@ -124,3 +124,15 @@ def test_batchnorm_parameters_fill_in_gamma_and_beta_when_absent():
     np.testing.assert_array_equal(params["gamma"], 1.0)
     np.testing.assert_array_equal(params["beta"], 0.0)
     assert params["epsilon"] == pytest.approx(1e-4) and params["momentum"] == pytest.approx(0.9)
+
+
+def test_bad_arguments_name_the_argument():
+    kernel, ones = np.ones((2, 3)), np.ones(3)
+    with pytest.raises(ValueError, match="gamma must have shape \\(3,\\)"):
+        fold_batchnorm_weights(kernel, None, np.ones((3, 1)), ones, ones, ones)
+    with pytest.raises(ValueError, match="bias must have shape \\(3,\\)"):
+        fold_batchnorm_weights(kernel, np.ones(2), ones, ones, ones, ones)
+    with pytest.raises(ValueError, match="eps must be a finite number >= 0"):
+        bn_scale_shift(ones, ones, ones, ones, eps=-1e-3)
+    with pytest.raises(TypeError, match="var must be a numeric array"):
+        bn_scale_shift(ones, ones, ones, "1 1 1")

@@ -15,8 +15,7 @@ import tokenize
 
 import numpy as np
 
-from bn_course.checks import CheckResult
-from bn_course.exercises.common import Exercise, call_learner, first_matching_mistake, run_check
+from bn_course.exercises.common import CheckResult, Exercise, call_learner, first_matching_mistake, run_check
 
 
 # --------------------------------------------------------------------- exercise 1: the moving average
@@ -226,7 +225,8 @@ def _check_custom_loop(train_step, model_class):
         raise AssertionError(
             "Now the model uses batch statistics at inference too: `model(x)` gives an image a different "
             "output depending on the rest of its batch and updates the moving statistics. Is `training=True` "
-            "hard-coded inside Classifier.call? Leave `training` to the caller: a BN layer called without it "
+            "hard-coded inside Classifier.call, or made the default of its `training` parameter? Leave `training` "
+            "to the caller: a BN layer called without it "
             "inherits the value of the outer call.")
 
     # 3. The step still trains: a gradient step changes the trainable weights.
