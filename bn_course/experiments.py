@@ -1,15 +1,15 @@
-"""The models notebook 04 teaches, and a deterministic training call, for the later TensorFlow notebooks.
+"""The models notebook 04 teaches, for the later TensorFlow notebooks, and its parameter table.
 
 Notebook 04 writes these networks in its own cells (a Dense -> BN -> Activation MLP,
 a Conv2D -> BN -> ReLU CNN) and checks that :func:`build_mlp` builds the same MLPs and
 :func:`build_cnn` its CNN with ``use_bias=False`` (plus one more pooling layer);
-notebooks 01, 05 and 06 import them from here. Imports
-TensorFlow, so ``import bn_course`` stays light and only notebooks that train pay for it.
+notebooks 05 and 06 import them from here. Imports TensorFlow, so ``import bn_course``
+stays light and only notebooks that train pay for it.
 
 * :func:`build_mlp`, :func:`build_cnn` -- the two models.
-* :func:`train` -- ``compile`` + ``fit`` with a seeded shuffle, one model at a time.
-* :func:`train_together` -- plain SGD for several independent models in one compiled loop.
 * :func:`parameter_counts`, :func:`layer_table` -- trainable vs non-trainable parameters.
+* :func:`train`, :func:`train_together` -- training calls that no notebook uses any more
+  (the notebooks train with ``fit`` or a loop written in view).
 """
 
 import numpy as np
@@ -27,6 +27,9 @@ _PLACEMENTS = (None, "before", "after")
 def build_mlp(input_dim=64, hidden=(64, 64), activation="relu", bn=None, use_bias=None,
               n_classes=10, seed=0, kernel_initializer="glorot_uniform", name=None, momentum=0.99):
     """A Dense MLP for (N, input_dim) inputs ending in a softmax over ``n_classes`` (taught in notebook 04).
+
+    Notebook 04 section 7 writes these three networks in view as ``mlp_variant``; notebook 05
+    imports them from here.
 
     ``bn`` places a ``keras.layers.BatchNormalization`` in each hidden block:
         None      Dense(activation)
@@ -59,9 +62,10 @@ def build_cnn(input_shape=(8, 8, 1), filters=(16, 32), dense=64, bn=True, n_clas
               momentum=0.99):
     """Conv2D -> BN -> ReLU -> MaxPool blocks, then Dense -> BN -> ReLU and a softmax.
 
-    Notebook 04's CNN for the 8x8 digits (a widely read Q&A's MNIST CNN with half the
-    widths), written there in view; each 3x3 'same' convolution is followed by a
-    pooling that halves the spatial size. With ``bn`` the layers in front of BN have
+    Notebook 04's CNN for the 8x8 digits (the MNIST CNN of a Q&A answer on BN in
+    TensorFlow, with half the widths), written there in view; notebooks 05 and 06 import
+    it from here. Each 3x3 'same' convolution is followed by a pooling that halves the
+    spatial size. With ``bn`` the layers in front of BN have
     no bias (``use_bias=False``: BN's beta takes its place). Without ``bn`` the convolutions
     and the dense layer keep their bias and apply ReLU directly. ``momentum`` is
     passed to every BN layer.
@@ -106,14 +110,14 @@ def train(model, x, y, epochs=5, batch_size=32, learning_rate=1e-3, optimizer="a
 def train_together(models, x, y, *, steps, learning_rate=0.05, batch_size=32, seed=0):
     """Plain SGD for several independent Keras models of any architecture, in one compiled loop.
 
-    Used first in notebook 06 (CNNs with BN, renorm, layer and group norm). Every
+    No notebook uses it now (notebook 04 writes the same loop in view). Every
     step all models see the same mini-batch of ``x`` / integer labels ``y`` (a fresh
     permutation per epoch drawn by ``seed``; the last partial batch is dropped, so
     no batch of one reaches a BN layer), are called with ``training=True`` (BN uses
     the batch statistics and updates its moving ones), and take one step
     ``w <- w - learning_rate * dL/dw`` on the mean sparse categorical cross-entropy
     of their softmax output. One ``tf.function`` traces all models once instead of
-    one ``fit`` compilation each (notebook 04 writes the same loop in view).
+    one ``fit`` compilation each.
 
     Returns the per-step training losses, shape (steps, len(models)).
     """
