@@ -1,5 +1,6 @@
 """The package's import-time promises and the notebook setup helper."""
 
+import shutil
 import subprocess
 import sys
 
@@ -36,9 +37,12 @@ def test_course_files_are_found_from_inside_the_course_folder_without_an_editabl
     from pathlib import Path
 
     repo = Path(__file__).resolve().parent.parent
-    site = tmp_path / "site"
+    site, source = tmp_path / "site", tmp_path / "source"
+    # Build from a copy: setuptools writes build/ next to the sources it installs.
+    shutil.copytree(repo / "bn_course", source / "bn_course", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(repo / "pyproject.toml", source)
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--target", str(site), str(repo)], check=True)
+                    "--target", str(site), str(source)], check=True)
     code = "import bn_course.paths as p; print(p.course_path('quizzes'))"
     env = {"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"}
     inside = subprocess.run([sys.executable, "-c", code], cwd=repo / "notebooks", env=env,
