@@ -21,8 +21,14 @@ MIN_MOVES = 50
 
 
 def _depth_explorer(module):
-    x, y = module.digits_batch(n=256, seed=0)  # as notebook 01 builds it
-    return module.DepthExplorer(x, y, max_depth=20, depth=10, init_scale=1.0, activation="tanh")
+    """As notebook 01 builds it: its probe batch, the first 256 training digits standardized per pixel."""
+    from bn_course.data import load_digits
+
+    digits = load_digits()
+    x, std = digits.x_train_flat, digits.x_train_flat.std(axis=0)
+    x_probe = (x[:256] - x.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    return module.DepthExplorer(x_probe, digits.y_train[:256], max_depth=20, depth=8, init_scale=1.0,
+                                activation="tanh")
 
 
 #: Explorers whose constructor needs data: module name -> function(module) -> explorer.

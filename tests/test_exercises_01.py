@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from bn_course.exercises import why_batchnorm
-from bn_course.exercises.why_batchnorm import check_batch_norm_fix, check_saturated_share
+from bn_course.exercises.why_batchnorm import check_batch_norm_fix
 
 
 def correct(z, gamma=1.0, beta=0.0, eps=1e-3):
@@ -111,17 +111,3 @@ def test_the_exercise_is_registered_with_a_passing_solution():
     assert (exercise.notebook, exercise.key) == ("01_why_batchnorm", "batch-norm-bug")
     assert exercise.check(exercise.solution).passed
     assert "axis" in exercise.explanation
-
-
-# The saturated-share checker left the notebook but is still re-exported by bn_course.exercises.
-
-
-def test_the_former_saturated_share_checker_still_grades():
-    def share(h, activation):
-        h = np.asarray(h)
-        flat = np.abs(h) > 0.99 if activation == "tanh" else (h < 0.01) | (h > 0.99)
-        return float(np.mean(flat))
-
-    assert check_saturated_share(share).passed
-    one_tail = check_saturated_share(lambda h, activation: float(np.mean(np.asarray(h) > 0.99)))
-    assert one_tail.status == "failed" and "BOTH sides" in one_tail.message

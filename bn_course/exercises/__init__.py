@@ -15,10 +15,9 @@ from bn_course.exercises.numpy_formula import check_backward, check_forward
 from bn_course.exercises.review import check_convert_bn
 from bn_course.exercises.tf_custom_layer import check_layer_call
 from bn_course.exercises.training_vs_inference import check_ema_steps, check_fold_dense
-from bn_course.exercises.why_batchnorm import check_saturated_share
 
 __all__ = ["check_forward", "check_backward", "check_layer_call", "check_ema_steps", "check_fold_dense",
-           "check_group_norm", "check_saturated_share", "check_convert_bn",
+           "check_group_norm", "check_convert_bn",
            "Exercise", "EXERCISES", "find_exercise", "show_solution"]
 
 # Every exercise in course order (the modules are listed here in notebook order).

@@ -14,13 +14,6 @@ from bn_course.exercises.common import Exercise, call_learner, first_matching_mi
 _TITLE = "Exercise: find the bug in a colleague's batch norm"
 
 
-def _reference(z, gamma, beta, eps):
-    """Batch norm of a (N, units) array: per unit, over the batch, biased variance, eps under the root."""
-    mean = z.mean(axis=0)
-    var = z.var(axis=0)
-    return gamma * (z - mean) / np.sqrt(var + eps) + beta
-
-
 def _bug_cases():
     """(label, z, gamma, beta, eps): every case the exercise promises, on fixed numbers."""
     rng = np.random.default_rng(1)
@@ -77,7 +70,7 @@ def _check_batch_norm_fix(fn):
         value = np.asarray(value, dtype=np.float64)
         assert value.shape == z.shape, (
             f"On {label} you returned shape {value.shape}; BN returns one value per input value, shape {z.shape}.")
-        expected = _reference(z, gamma, beta, eps)
+        expected = _solution_batch_norm(z, gamma, beta, eps)
         if np.allclose(value, expected, rtol=1e-5, atol=1e-5):
             continue
         hint = first_matching_mistake(value, _bug_mistakes(z, gamma, beta, eps), rtol=1e-5, atol=1e-5)
@@ -103,6 +96,7 @@ def check_batch_norm_fix(fn):
 
 
 def _solution_batch_norm(z, gamma=1.0, beta=0.0, eps=1e-3):
+    """Batch norm of a (N, units) array: per unit over the batch, biased variance (also the checker's reference)."""
     mean = z.mean(axis=0)                     # axis=0: over the batch, one mean per unit
     var = z.var(axis=0)                       # the colleague used axis=-1: over each sample's units
     z_hat = (z - mean) / np.sqrt(var + eps)
@@ -129,70 +123,3 @@ EXERCISES = [
     Exercise("01_why_batchnorm", "batch-norm-bug", _TITLE, check_batch_norm_fix, _solution_batch_norm,
              _EXPLANATION),
 ]
-
-
-# --------------------------------------------------------------------------- no longer in the notebook
-# The saturated-share exercise was replaced by the find-the-bug above; this checker stays only
-# while ``bn_course.exercises`` still re-exports it.
-
-
-def _saturation_cases():
-    """(label, activations, activation) cases with a known share; boundaries and both tails included."""
-    rng = np.random.default_rng(1)
-    return [
-        ("a (4, 3) tanh array with values on both tails and exactly on the threshold",
-         np.array([[0.995, -0.995, 0.99], [-0.99, 0.2, -1.0], [1.0, 0.0, 0.9], [-0.5, 0.999, -0.98]]), "tanh"),
-        ("a (3, 4) sigmoid array with values near 0, near 1 and exactly on 0.01 / 0.99",
-         np.array([[0.001, 0.5, 0.995, 0.01], [0.99, 0.2, 0.005, 0.999], [0.8, 0.3, 0.0, 1.0]]), "sigmoid"),
-        ("a (256, 64) tanh array of a saturated layer", np.tanh(rng.normal(0.0, 6.0, size=(256, 64))), "tanh"),
-        ("a (256, 64) sigmoid array", 0.5 * (1.0 + np.tanh(rng.normal(0.0, 5.0, size=(256, 64)))), "sigmoid"),
-        ("a tanh array where no unit is saturated", np.tanh(rng.normal(0.0, 0.3, size=(32, 8))), "tanh"),
-    ]
-
-
-def _saturation_mistakes(h, activation):
-    """(hint, wrong value) for the usual slips."""
-    if activation == "tanh":
-        return [
-            ("tanh saturates on BOTH sides: use np.abs(h) > 0.99, not h > 0.99.", np.mean(h > 0.99)),
-            ("the threshold is strict: a unit at exactly |h| = 0.99 is not saturated (use >, not >=).",
-             np.mean(np.abs(h) >= 0.99)),
-        ]
-    return [
-        ("the sigmoid saturates near 0 as well as near 1: count h < 0.01 or h > 0.99 (the tanh rule "
-         "|h| > 0.99 only catches the top end, since sigmoid outputs are between 0 and 1).", np.mean(h > 0.99)),
-        ("the thresholds are strict: exactly 0.01 or 0.99 is not saturated (use < and >, not <= and >=).",
-         np.mean((h <= 0.01) | (h >= 0.99))),
-    ]
-
-
-def _check_saturated_share(fn):
-    from bn_course.explore_depth import saturated_share
-
-    for label, h, activation in _saturation_cases():
-        before = h.copy()
-        value = call_learner(fn, label, h, activation)
-        assert np.array_equal(h, before), f"On {label} your function changed its input in place."
-        assert np.ndim(value) == 0, (
-            f"On {label} you returned an array of shape {np.shape(value)}; return one number, the share over "
-            "ALL entries (e.g. float(np.mean(mask))), not one share per unit or per sample.")
-        value = float(value)
-        expected = saturated_share(h, activation)
-        if abs(value - expected) <= 1e-12:
-            continue
-        if expected > 0 and abs(value - 100 * expected) <= 1e-9:
-            raise AssertionError(f"On {label} you returned a percentage ({value:.3g}); return a share between 0 and 1.")
-        if abs(value - expected * h.size) <= 1e-9 and h.size > 1:
-            raise AssertionError(f"On {label} you returned a count ({value:.0f}); divide by the number of entries "
-                                 f"({h.size}) to get a share.")
-        hint = first_matching_mistake(value, _saturation_mistakes(h, activation), rtol=0.0, atol=1e-12)
-        if hint:
-            raise AssertionError(f"On {label}: {hint}")
-        raise AssertionError(f"On {label} ({activation}) the share should be {expected:.4g}, you returned {value:.4g}. "
-                             "tanh: |h| > 0.99; sigmoid: h < 0.01 or h > 0.99; share = saturated entries / all entries.")
-
-
-def check_saturated_share(fn):
-    """Check ``fn(h, activation)`` -> share (0..1) of saturated entries of ``h`` (tanh: |h| > 0.99;
-    sigmoid: h < 0.01 or h > 0.99, strict). Returns a :class:`CheckResult` naming the slip it recognises."""
-    return run_check("Exercise: the share of saturated units", lambda: _check_saturated_share(fn))
