@@ -1,8 +1,5 @@
-"""Worked solutions for instructors: ``python -m bn_course.exercises solutions [notebook]``.
-
-Prints every registered solution as Markdown, for the course or one notebook (``02_numpy_formula``
-or ``02``). An unknown notebook is one line on stderr with exit code 2.
-"""
+"""``python -m bn_course.exercises solutions [notebook]``: every registered solution as Markdown, for the course
+or one notebook (``02_numpy_formula`` or ``02``); an unknown notebook is one line on stderr, exit code 2."""
 
 import argparse
 import sys
@@ -31,18 +28,16 @@ def solutions(notebook=None):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m bn_course.exercises",
-                                     description="Exercise tools for instructors.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    show = commands.add_parser("solutions", help="print the worked solutions as Markdown")
+    parser = argparse.ArgumentParser(prog="python -m bn_course.exercises", description="Exercise tools.")
+    show = parser.add_subparsers(dest="command", required=True).add_parser(
+        "solutions", help="print the worked solutions as Markdown")
     show.add_argument("notebook", nargs="?", help="one notebook, e.g. 02_numpy_formula or 02 (default: all)")
-    args = parser.parse_args(argv)
     try:
-        sys.stdout.write(solutions(args.notebook))
-        return 0
+        sys.stdout.write(solutions(parser.parse_args(argv).notebook))
     except ValueError as error:  # an unknown notebook
         print(f"error: {error}", file=sys.stderr)
         return 2
+    return 0
 
 
 if __name__ == "__main__":

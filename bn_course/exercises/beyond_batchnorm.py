@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from bn_course.exercises.common import Exercise, call_learner, first_matching_mistake, run_check
+from bn_course.exercises.common import Exercise, call_on_copies, first_matching_mistake, run_check
 from bn_course.normalizers import group_norm
 
 # (label, shape (N, H, W, C), groups, eps); per-channel offsets and scales make wrong axes give other numbers.
@@ -49,7 +49,7 @@ def _mistakes(x, gamma, beta, groups, eps):
 
 
 def _symptom(y, x, gamma, beta, groups, eps):
-    """For an unrecognised wrong answer: which property of group norm the output breaks."""
+    """Which property of group norm an unrecognised wrong output breaks."""
     grouped = ((y - beta) / gamma).reshape(*x.shape[:-1], groups, -1)  # gamma and beta undone
     means = grouped.mean(axis=(1, 2, 4))  # one per (sample, consecutive group)
     if not np.allclose(means, 0.0, atol=1e-6):
@@ -67,11 +67,7 @@ def _check_group_norm(fn):
         rng = np.random.default_rng(seed)
         x = rng.uniform(-3.0, 3.0, shape[-1]) + rng.uniform(0.5, 3.0, shape[-1]) * rng.normal(size=shape)
         gamma, beta = rng.uniform(0.5, 2.0, shape[-1]), rng.uniform(-1.0, 1.0, shape[-1])
-        given = x.copy()
-        y = call_learner(fn, label, given, gamma.copy(), beta.copy(), groups, eps=eps)
-        assert np.array_equal(given, x), f"On {label} your function changed x in place; compute into a new array."
-        assert y is not None, "your function returned None: finish with `return y`."
-        y = np.asarray(y, dtype=np.float64)
+        y = np.asarray(call_on_copies(fn, label, x, gamma, beta, groups, eps=eps), dtype=np.float64)
         assert y.shape == x.shape, f"On {label} the output has shape {y.shape}; group norm keeps x's shape {x.shape}."
         assert np.all(np.isfinite(y)), f"On {label} the output has NaN or inf values: is eps under the square root?"
         if not np.allclose(y, group_norm(x, gamma, beta, groups, eps), rtol=1e-6, atol=1e-6):
@@ -81,8 +77,7 @@ def _check_group_norm(fn):
 
 def check_group_norm(fn):
     """Check ``fn(x, gamma, beta, groups, eps=1e-3)`` on (N, H, W, C) inputs against ``normalizers.group_norm``
-    (as ``keras.layers.GroupNormalization``) on four cases, groups=1 (layer norm) and groups=C (instance
-    norm) among them; a failure names the mistake or the property of group norm the output breaks."""
+    on ``_CASES`` (groups=1 is layer norm, groups=C instance norm); name the mistake or the property broken."""
     return run_check("Exercise: group normalization in NumPy", lambda: _check_group_norm(fn))
 
 
@@ -95,14 +90,10 @@ def _solution_group_norm(x, gamma, beta, groups, eps=1e-3):
     return gamma * x_hat + beta                              # per channel
 
 
-_EXPLANATION = """
-**The idea.** Group norm shares one mean and one variance among the values of *one sample* in *one group
-of consecutive channels*, over all H × W positions. NumPy reduces over whole axes, so split the channel
-axis in two, (which group, which channel inside it), in that order so that channels 0 … C/G − 1 land in
-group 0. The statistics then reduce over H, W and the channel-inside-group axis, with `keepdims=True` so
-they broadcast back. Normalize, restore the shape, and apply γ and β per channel (C values, not G).
-With G = 1 the same code is layer norm, with G = C instance norm.
-"""
-
-EXERCISES = [Exercise("06_beyond_batchnorm", "group_norm", "Exercise: group normalization in NumPy", check_group_norm,
-                      _solution_group_norm, _EXPLANATION)]
+EXERCISES = [Exercise(
+    "06_beyond_batchnorm", "group_norm", "Exercise: group normalization in NumPy", check_group_norm,
+    _solution_group_norm,
+    "Group norm shares one mean and variance among the values of *one sample* in *one group of consecutive "
+    "channels*, over all H × W positions. Split the channel axis into (which group, channel in group), in that "
+    "order, so channels 0 … C/G − 1 form group 0; reduce over H, W and channel-in-group with `keepdims=True`; "
+    "normalize, restore the shape, apply γ and β per channel (C values). G = 1 is layer norm, G = C instance norm.")]

@@ -1,9 +1,7 @@
-"""What every exercise checker shares: the verdict, the registry entry and the hint matcher.
+"""What every exercise checker shares: the verdict, the registry entry, calling the learner, the hint matcher.
 
-A checker raises ``AssertionError`` with a hint when an answer is wrong; :func:`run_check` turns that
-into a one-line :class:`CheckResult`, so a notebook still runs top to bottom while an exercise is
-untouched (it raises ``NotImplementedError``). Each notebook's module registers its exercises as
-:class:`Exercise` entries with a worked solution that passes the checker.
+A checker raises ``AssertionError`` with a hint; :func:`run_check` turns it into a one-line :class:`CheckResult`,
+so a notebook runs top to bottom while an exercise is untouched (it raises ``NotImplementedError``).
 """
 
 import inspect
@@ -13,7 +11,8 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["CheckResult", "run_check", "Exercise", "call_learner", "first_matching_mistake", "solution_markdown"]
+__all__ = ["CheckResult", "run_check", "Exercise", "call_learner", "call_on_copies", "first_matching_mistake",
+           "solution_markdown"]
 
 _SYMBOLS = {"passed": "✅", "not attempted": "✏️", "failed": "❌", "error": "❌"}
 
@@ -35,12 +34,12 @@ class CheckResult:
 
 
 def run_check(title, check):
-    """Run ``check()`` and return its :class:`CheckResult`: ``NotImplementedError`` is "not attempted",
-    ``AssertionError`` "failed" with its hint, any other exception "error" with its type (no traceback)."""
+    """``check()`` as a CheckResult: NotImplementedError is "not attempted", AssertionError "failed" with its
+    hint, any other exception "error" with its type (no traceback)."""
     try:
         check()
     except NotImplementedError:
-        return CheckResult(title, "not attempted", "Fill in the exercise cell above, run it, then run this cell again.")
+        return CheckResult(title, "not attempted", "Fill in the exercise cell above, run it, then this cell again.")
     except AssertionError as error:
         return CheckResult(title, "failed", str(error) or "The result is not right yet.")
     except Exception as error:  # the learner's code may raise anything
@@ -50,9 +49,8 @@ def run_check(title, check):
 
 @dataclass(frozen=True)
 class Exercise:
-    """One exercise: ``notebook`` stem, ``key`` (unique in the notebook), ``title``, ``check(answer) ->
-    CheckResult``, ``solution`` (what a learner would write; it passes ``check``) and ``explanation``
-    (Markdown: the idea; for a find-the-bug exercise, the bug and the symptom that gives it away)."""
+    """One exercise of ``notebook`` (a stem): ``key``, ``title``, ``check(answer) -> CheckResult``, ``solution``
+    (passes ``check``) and ``explanation`` (Markdown; for a find-the-bug exercise, the bug and its symptom)."""
 
     notebook: str
     key: str
@@ -80,6 +78,17 @@ def call_learner(fn, label, *args, **kwargs):
             hint = (" Shapes do not line up: reshape gamma, beta and the statistics so they broadcast along the "
                     "kept axis, e.g. (1, C, 1, 1) for (N, C, H, W) with axis=1, or use keepdims=True.")
         raise AssertionError(f"On {label} your function raised {type(error).__name__}: {str(error).strip()}.{hint}") from None
+
+
+def call_on_copies(fn, label, *args, **kwargs):
+    """:func:`call_learner` on copies of the array arguments, which the learner must leave unchanged and must
+    not return None."""
+    copies = [np.copy(a) if isinstance(a, np.ndarray) else a for a in args]
+    result = call_learner(fn, label, *copies, **kwargs)
+    assert all(np.array_equal(a, b) for a, b in zip(args, copies)), (
+        f"On {label} your function changed an input in place (e.g. `x -= mu`); compute into a new array.")
+    assert result is not None, "your function returned None: finish with `return`."
+    return result
 
 
 def first_matching_mistake(value, mistakes, rtol=1e-6, atol=1e-6):

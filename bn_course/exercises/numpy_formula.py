@@ -1,12 +1,11 @@
-"""Exercise checkers for notebook 02 (numpy_formula): the forward pass for any layout (``forward``),
-a backward pass with two bugs to find from their symptoms (``find-the-bug``) and, optional, the
-(N, D) backward pass from scratch (``backward``). Each ``check_*`` returns a CheckResult."""
+"""Notebook 02's checkers: ``forward`` (any layout), ``find-the-bug`` (a backward pass with two bugs) and,
+optional, ``backward`` (the (N, D) backward pass from scratch)."""
 
 from functools import partial
 
 import numpy as np
 
-from bn_course.exercises.common import Exercise, call_learner, first_matching_mistake, run_check
+from bn_course.exercises.common import Exercise, call_on_copies, first_matching_mistake, run_check
 from bn_course.numpy_bn import batch_norm_backward, batch_norm_forward
 
 # (label, shape, axis, eps); C differs from H and W, so a gamma broadcast along the wrong axis fails loudly.
@@ -25,7 +24,7 @@ _GENERIC = {"the output": "the output differs from batch norm's. Check the four 
 
 def _check(fn, cases, first_seed, outputs):
     """Run ``outputs(fn, label, x, gamma, beta, dy, eps, axis) -> [(name, got, right, mistakes)]`` on every
-    case (inputs with their own mean and spread per channel), then name each mistake once."""
+    case, then name each mistake once."""
     problems = {}  # hint -> the first case that shows it
     for seed, (label, shape, axis, eps) in enumerate(cases, start=first_seed):
         rng = np.random.default_rng(seed)
@@ -43,16 +42,6 @@ def _check(fn, cases, first_seed, outputs):
     if hints:
         raise AssertionError(hints[0] if len(hints) == 1 else f"{len(hints)} bug(s) left. "
                              + " ".join(f"({i}) {hint}" for i, hint in enumerate(hints, start=1)))
-
-
-def _call(fn, label, *arrays, **kwargs):
-    """The learner's result on copies of ``arrays``, which it must leave unchanged."""
-    copies = [a.copy() for a in arrays]
-    result = call_learner(fn, label, *copies, **kwargs)
-    assert all(np.array_equal(a, b) for a, b in zip(arrays, copies)), (
-        f"On {label} your function changed an input in place (e.g. `x -= mu`); compute into a new array.")
-    assert result is not None, "your function returned None: finish with `return`."
-    return result
 
 
 def _solution_forward(x, gamma, beta, eps=1e-3, axis=-1):
@@ -85,18 +74,17 @@ def _forward(fn, label, x, gamma, beta, dy, eps, axis):
          g * centred / np.sqrt(np.sqrt(var) + eps) + b),
         ("gamma and beta are swapped: gamma scales and beta shifts.", b * centred / np.sqrt(var + eps) + g),
         ("the scale and shift are missing: return gamma * x_hat + beta, not x_hat.", centred / np.sqrt(var + eps)),
-        ("wrong axes: you took the statistics over `axis`, the axis that must be KEPT (Keras's meaning); "
-         "average over every OTHER axis.", over(axis)),
-        ("you averaged over the batch axis only, so each pixel position got its own statistics; for images each "
-         "channel's statistics are over the batch AND spatial axes (N*H*W values).", over(0)),
+        ("wrong axes: `axis` is the axis KEPT (Keras's meaning); average over every OTHER axis.", over(axis)),
+        ("you averaged over the batch axis only; each channel's statistics are over the batch AND spatial axes.",
+         over(0)),
     ]
-    y = _call(fn, label, x, gamma, beta, eps=eps, axis=axis)
+    y = call_on_copies(fn, label, x, gamma, beta, eps=eps, axis=axis)
     return [("the output", y, right, mistakes)]
 
 
 def check_forward(fn):
-    """Check ``fn(x, gamma, beta, eps=1e-3, axis=-1)`` against ``numpy_bn`` on (N, D) batches (one with a
-    large eps), (N, H, W, C) with axis=-1 and (N, C, H, W) with axis=1; name the mistake."""
+    """Check ``fn(x, gamma, beta, eps=1e-3, axis=-1)`` against ``numpy_bn`` on (N, D) (one with a large eps),
+    (N, H, W, C) with axis=-1 and (N, C, H, W) with axis=1."""
     return run_check("Exercise: batch norm forward pass",
                      lambda: _check(fn, [_ND, _LARGE_EPS] + _LAYOUTS[1:], 0, _forward))
 
@@ -141,38 +129,34 @@ def _gradients(fn, label, x, gamma, beta, dy, eps, axis, with_axis=True):
     right = batch_norm_backward(dy, cache)
     swapped = "dgamma and dbeta are swapped: return (dx, dgamma, dbeta), with dbeta = sum(dy) per feature."
     mistakes = [[
-        ("m is the batch size x.shape[0] in dx, but each feature's mean here is over N*H*W values. That is "
-         "why the sum of dx is not 0 on images, and why the (N, D) test passed.",
+        ("m is the batch size x.shape[0] in dx, but each feature's mean is over N*H*W values here.",
          naive + (mean_path + variance_path) * m / len(x)),
         ("m = x.size counts the values of ALL channels; each channel's mean is over x.size // C values.",
          naive + (mean_path + variance_path) * m / x.size),
-        ("dx treats the mean and variance as constants (dx = dy * gamma / sqrt(var + eps)); they depend on x "
-         "too: add the paths through the variance and through the mean.", naive),
+        ("dx treats the mean and variance as constants; add the paths through the variance and the mean.", naive),
         ("dx misses the path through the mean: the mean depends on every x_i, which adds dmu / m to each dx_i.",
          naive + variance_path),
         ("dx misses the path through the variance: it depends on every x_i, which adds dvar * 2 (x_i - mu) / m "
          "to each dx_i.", naive + mean_path),
     ], [
-        ("dgamma sums dy * (x - mu): gamma multiplies the NORMALIZED input in y = gamma * x_hat + beta, "
-         "so its gradient sums dy * x_hat.", (dy * centred).sum(axis=axes)),
+        ("dgamma sums dy * (x - mu): gamma multiplies the NORMALIZED input, so sum dy * x_hat.",
+         (dy * centred).sum(axis=axes)),
         ("dgamma sums dy * x; gamma multiplies x_hat, so use dy * x_hat.", (dy * x).sum(axis=axes)),
         (swapped, right[2]),
     ], [(swapped, right[1])]]
-    result = _call(fn, label, dy, x, gamma, eps=eps, **({"axis": axis} if with_axis else {}))
+    result = call_on_copies(fn, label, dy, x, gamma, eps=eps, **({"axis": axis} if with_axis else {}))
     assert isinstance(result, (tuple, list)) and len(result) == 3, (
         "your function must return three arrays: (dx, dgamma, dbeta).")
     return list(zip(("dx", "dgamma", "dbeta"), result, right, mistakes))
 
 
 def check_find_the_bug(fn):
-    """Check a fix ``fn(dy, x, gamma, eps=1e-3, axis=-1) -> (dx, dgamma, dbeta)`` of the colleague's backward
-    pass on the three layouts; name every bug left (``m = x.shape[0]`` or ``x.size``, dgamma from x - mu)."""
+    """Check a fixed ``fn(dy, x, gamma, eps=1e-3, axis=-1) -> (dx, dgamma, dbeta)`` on the three layouts."""
     return run_check("Exercise: find the bug in a backward pass", lambda: _check(fn, _LAYOUTS, 200, _gradients))
 
 
 def check_backward(fn):
-    """Check ``fn(dy, x, gamma, eps=1e-3) -> (dx, dgamma, dbeta)`` on two (N, D) batches (one with a large
-    eps); name a missing path through the mean or the variance, dgamma from x, swapped outputs."""
+    """Check ``fn(dy, x, gamma, eps=1e-3) -> (dx, dgamma, dbeta)`` on two (N, D) batches."""
     return run_check("Exercise: batch norm backward pass",
                      lambda: _check(fn, [_ND, _LARGE_EPS], 100, partial(_gradients, with_axis=False)))
 
@@ -180,21 +164,16 @@ def check_backward(fn):
 EXERCISES = [
     Exercise("02_numpy_formula", "forward", "Exercise 1: one forward pass for every layout", check_forward,
              _solution_forward,
-             "Keras's `axis` is the axis that is **kept**: the statistics are over every *other* axis, listed from "
-             "`x.ndim` once a negative `axis` is made positive. `keepdims=True` keeps them broadcastable against "
-             "`x`; γ and β are reshaped to ones except on the kept axis, e.g. `(1, C, 1, 1)` for `(N, C, H, W)` "
-             "with `axis=1`. The variance is the biased one, and ε sits under the square root."),
+             "Keras's `axis` is **kept**: the statistics are over every other axis, with `keepdims=True` so they "
+             "broadcast; γ and β are reshaped to `(1, C, 1, 1)` for `(N, C, H, W)`, `axis=1`. Biased variance, ε "
+             "under the square root."),
     Exercise("02_numpy_formula", "find-the-bug", "Exercise 2: find the bug in a backward pass", check_find_the_bug,
              _solution_find_the_bug,
-             "**Bug 1: `m = x.shape[0]`.** `m` counts the values behind one feature's mean: `N` for `(N, D)`, "
-             "`N·H·W` for images. Symptoms: `dx` is right on `(N, D)` (so the colleague's dense test passed), "
-             "wrong on both image layouts, and its sum over each feature is no longer 0 (section 4d). **Bug 2: "
-             "`dgamma` from `x - mu`.** γ multiplies the *normalized* input: `dgamma = sum(dy * x_hat)`. Symptom: "
-             "`dgamma` is wrong on every layout while `dbeta` is right; the error shrinks when the features' "
-             "standard deviation is near 1, which is how the bug slips through a test on standardized data."),
+             "**Bug 1: `m = x.shape[0]`.** `m` counts the values behind one mean, `N·H·W` for images: `dx` is right "
+             "on `(N, D)` but wrong on images, where its per-feature sum is no longer 0. **Bug 2: `dgamma` from "
+             "`x - mu`.** γ multiplies `x_hat`: `dgamma` is wrong on every layout, close when the std is near 1."),
     Exercise("02_numpy_formula", "backward", "Exercise 3 (optional): the (N, D) backward pass from scratch",
              check_backward, _solution_backward,
-             "From the graph: `dbeta = sum(dy)`, `dgamma = sum(dy * x_hat)`, `dx_hat = dy * gamma`, then the paths "
-             "through the variance and the mean. Collapsed, they give the closed form: the naive gradient "
-             "`gamma * dy / sqrt(var + eps)` minus its mean over the batch and its component along `x_hat`."),
+             "`dbeta = sum(dy)`, `dgamma = sum(dy * x_hat)`, `dx_hat = dy * gamma`, then the paths through the "
+             "variance and the mean; collapsed: the naive gradient minus its mean and its component along `x_hat`."),
 ]

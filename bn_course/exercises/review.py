@@ -1,5 +1,5 @@
-"""Exercise checker for notebook 07 (review): fix a PyTorch -> Keras BatchNorm2d converter. The learner's answer is
-matched against the known mistakes, then built as a real Keras layer and compared with PyTorch's formulas (NumPy)."""
+"""Notebook 07's checker: fix a PyTorch -> Keras BatchNorm2d converter (known mistakes first, then a real Keras
+layer against PyTorch's formulas in NumPy)."""
 
 import numpy as np
 
@@ -11,8 +11,7 @@ TITLE = "Exercise: a PyTorch BatchNorm2d in Keras"
 KERAS_WEIGHTS = ("gamma", "beta", "moving_mean", "moving_variance")  # the order of set_weights
 TORCH_WEIGHTS = ("weight", "bias", "running_mean", "running_var")      # the same four, as PyTorch names them
 
-# (label, PyTorch momentum, PyTorch eps, channels, input shape (N, C, H, W)); channel 0 of every case is
-# nearly constant (variance 1e-4), where epsilon decides the output.
+# (label, PyTorch momentum, eps, channels, (N, C, H, W)); channel 0 has variance 1e-4, where epsilon matters.
 _CASES = [
     ("PyTorch's defaults (momentum=0.1, eps=1e-5), 3 channels", 0.1, 1e-5, 3, (5, 3, 4, 4)),
     ("momentum=0.01, eps=1e-5, 4 channels", 0.01, 1e-5, 4, (3, 4, 2, 5)),
@@ -22,8 +21,7 @@ _CASES = [
 
 
 def torch_eval(x, state, eps=1e-5):
-    """PyTorch's BatchNorm2d in eval mode on channels-first ``x`` (N, C, H, W), per channel:
-    weight * (x - running_mean) / sqrt(running_var + eps) + bias."""
+    """PyTorch's eval BatchNorm2d on (N, C, H, W): weight * (x - running_mean) / sqrt(running_var + eps) + bias"""
     weight, bias, mean, var = (np.asarray(state[k], dtype=np.float64)[None, :, None, None] for k in TORCH_WEIGHTS)
     return weight * (np.asarray(x, dtype=np.float64) - mean) / np.sqrt(var + eps) + bias
 
@@ -44,35 +42,30 @@ def _config_mistake(config, torch_momentum, torch_eps):
     momentum, epsilon = float(config.get("momentum", 0.99)), float(config.get("epsilon", 1e-3))
     if abs(momentum - (1 - torch_momentum)) > 1e-6:  # tested first: for m = 0.01, 1 - m is Keras's default
         return first_matching_mistake(momentum, [
-            (f"you kept PyTorch's momentum {torch_momentum:g}, the weight of the NEW batch (running = (1 - m) * "
-             "running + m * batch); Keras's momentum is the weight of the OLD value. Symptom: one training step "
-             "moves the Keras moving mean most of the way to the batch mean.", torch_momentum),
+            (f"you kept PyTorch's momentum {torch_momentum:g}, the weight of the NEW batch; Keras's momentum weights "
+             "the OLD value (symptom: one step moves the moving mean most of the way).", torch_momentum),
             ("momentum is Keras's default 0.99 (or missing): translate PyTorch's momentum, do not drop it.", 0.99),
         ], rtol=0) or f"momentum is {momentum:g}; which share of the old value does PyTorch keep at each step?"
     if abs(epsilon - torch_eps) > 1e-6 * torch_eps:
         return first_matching_mistake(epsilon, [(
-            f"epsilon is 1e-3 (Keras's default, used when you leave it out), but the PyTorch layer used "
-            f"eps={torch_eps:g}. On a channel whose variance is close to eps the two give very different outputs: "
-            "that is the channel whose ratio was far from 1. Pass the PyTorch value.", 1e-3)], rtol=1e-9, atol=0) or (
-            f"epsilon is {epsilon:g}, the PyTorch layer used {torch_eps:g}. Both frameworks add it to the variance "
-            "under the square root: it is the same number.")
+            f"epsilon is 1e-3 (Keras's default, used when you leave it out), not eps={torch_eps:g}: it decides the "
+            "channel whose variance is near eps (the ratio far from 1).", 1e-3)], rtol=1e-9, atol=0) or (
+            f"epsilon is {epsilon:g}, PyTorch's eps {torch_eps:g}: both add it to the variance, it is the same number.")
     if config.get("axis", -1) not in (1, -3):
-        return (f"axis is {config.get('axis', -1)!r}. PyTorch's BatchNorm2d works on channels-first (N, C, H, W) "
-                "input, and the channels are axis 1; Keras's default axis=-1 would normalize each image column.")
+        return f"axis is {config.get('axis', -1)!r}: for (N, C, H, W) input the channels are axis 1."
     unknown = sorted(set(config) - {"axis", "momentum", "epsilon", "center", "scale"})
     if unknown:
         return f"the config has {unknown}: use the argument names axis, momentum, epsilon, center, scale."
     if not (config.get("center", True) and config.get("scale", True)):
         return "center/scale are off, but the PyTorch layer has a weight (gamma) and a bias (beta)."
-    return None
 
 
 def _weights_mistake(weights, state, torch_eps):
     """What is wrong with the four arrays for set_weights, or None."""
     gamma, beta, mean, var = torch = [np.asarray(state[k], dtype=np.float64) for k in TORCH_WEIGHTS]
     hint = first_matching_mistake(weights, [
-        ("gamma and beta are swapped: Keras's order is gamma (PyTorch's weight), beta (PyTorch's bias), "
-         "moving_mean, moving_variance.", [beta, gamma, mean, var]),
+        ("gamma and beta are swapped: Keras's order is gamma (weight), beta (bias), moving_mean, moving_variance.",
+         [beta, gamma, mean, var]),
         ("the fourth array is a standard deviation; moving_variance is a variance, like running_var.",
          [gamma, beta, mean, np.sqrt(var)]),
         ("epsilon is already in the stored variance: Keras adds `epsilon` itself, so copy running_var as it is.",
@@ -80,9 +73,8 @@ def _weights_mistake(weights, state, torch_eps):
     ], rtol=1e-6, atol=1e-9)
     ratio = weights[3] / var
     if hint is None and not np.allclose(ratio, 1.0, rtol=1e-6) and np.allclose(ratio, ratio[0], rtol=1e-6):
-        hint = (f"you multiplied running_var by {ratio[0]:.4f}. PyTorch divides by sqrt(running_var + eps) at "
-                "inference, Keras by sqrt(moving_variance + epsilon): copy running_var unchanged, unbiased as it "
-                "is. Symptom: the same output ratio on every channel, whose square is that factor.")
+        hint = (f"you multiplied running_var by {ratio[0]:.4f}; both frameworks divide by sqrt(variance + eps) at "
+                "inference, so copy it unchanged (symptom: one output ratio on every channel).")
     unchanged = (f"{keras_name} should be PyTorch's {torch_name}, unchanged."
                  for keras_name, torch_name, got, expected in zip(KERAS_WEIGHTS, TORCH_WEIGHTS, weights, torch)
                  if not np.allclose(got, expected, rtol=1e-6, atol=1e-9))
@@ -100,12 +92,11 @@ def _check_convert_bn(fn):
         assert all(np.array_equal(given[k], state[k]) for k in state), (
             f"For {label} your function changed the state dict it was given; build new arrays instead.")
         assert isinstance(result, (tuple, list)) and len(result) == 2 and isinstance(result[0], dict), (
-            f"For {label} your function returned {type(result).__name__}; return a pair (config, weights) like the "
-            "given converter, config a dict of keyword arguments for keras.layers.BatchNormalization.")
+            f"For {label} your function returned {type(result).__name__}; return a pair (config, weights), "
+            "config a dict of keyword arguments for keras.layers.BatchNormalization.")
         config, weights = result
         assert isinstance(weights, (tuple, list)) and [np.shape(w) for w in weights] == [(channels,)] * 4, (
-            f"For {label} weights must be four arrays of shape ({channels},), one value per channel, in Keras's "
-            "order: gamma, beta, moving_mean, moving_variance.")
+            f"For {label} weights must be four arrays of shape ({channels},): gamma, beta, moving_mean, moving_variance.")
         weights = [np.asarray(w, dtype=np.float64) for w in weights]
         hint = _config_mistake(config, torch_momentum, torch_eps) or _weights_mistake(weights, state, torch_eps)
         assert hint is None, f"For {label}: {hint}"
@@ -124,8 +115,8 @@ def _check_convert_bn(fn):
 
 
 def check_convert_bn(fn):
-    """Check ``fn(state, torch_momentum, torch_eps) -> (config, weights)`` on four PyTorch layers: Keras's layer must
-    give PyTorch's eval output and running-mean update on (N, C, H, W). A CheckResult naming a recognised mistake."""
+    """Check ``fn(state, torch_momentum, torch_eps) -> (config, weights)`` on ``_CASES``: Keras's layer must give
+    PyTorch's eval output and running-mean update on (N, C, H, W)."""
     return run_check(TITLE, lambda: _check_convert_bn(fn))
 
 
@@ -140,11 +131,8 @@ def _solution_convert_bn(state, torch_momentum=0.1, torch_eps=1e-5):
 EXERCISES = [Exercise(
     notebook="07_review", key="convert-bn", title=TITLE, check=check_convert_bn, solution=_solution_convert_bn,
     explanation=(
-        "Three bugs, three symptoms. **Momentum:** PyTorch's `momentum` weights the *new* batch statistic, Keras's "
-        "the *old* moving value: PyTorch's 0.1 is Keras's 0.9. Only a training step shows it (the moving mean "
-        "jumped 90 % of the way, not 10 %). **Epsilon:** left out, it is Keras's 1e-3, not PyTorch's 1e-5; that "
-        "matters only where the variance is comparable, so the nearly constant channel came out about three times "
-        "too small. **Variance:** PyTorch normalizes a *training* batch with the biased variance but stores the "
-        "unbiased one in `running_var`, and divides by `sqrt(running_var + eps)` in eval mode, as Keras divides by "
-        "`sqrt(moving_variance + epsilon)`: copy it unchanged. 'Un-biasing' it by (n-1)/n scaled every channel by "
-        "sqrt(16/15) ≈ 1.033. Keep `axis=1` for channels-first inputs, or transpose to (N, H, W, C), `axis=-1`."))]
+        "**Momentum:** PyTorch's weights the *new* batch statistic, Keras's the *old* value: 0.1 becomes 0.9 (only a "
+        "training step shows it). **Epsilon:** left out, it is Keras's 1e-3, not 1e-5, which matters where the "
+        "variance is comparable (the nearly constant channel). **Variance:** both divide by sqrt(variance + eps) "
+        "at inference, so copy `running_var` unchanged; 'un-biasing' it scaled every channel by sqrt(16/15). "
+        "Keep `axis=1` for channels-first inputs."))]

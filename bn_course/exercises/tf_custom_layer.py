@@ -1,5 +1,5 @@
-"""Exercise checker for notebook 03 (tf_custom_layer): the learner subclasses ``bn_course.layers.BatchNorm``
-(constructor, ``build`` with ``self.reduction_axes`` and ``self.stats_shape``) and writes ``call``."""
+"""Notebook 03's checker: the learner writes ``call`` of a ``bn_course.layers.BatchNorm`` subclass (whose ``build``
+sets ``self.reduction_axes`` and ``self.stats_shape``)."""
 
 import re
 
@@ -12,7 +12,7 @@ tf = None  # TensorFlow, imported the first time a check runs (the solution belo
 MOMENTUM, EPSILON = 0.8, 1e-3
 TOL = {"rtol": 1e-4, "atol": 1e-4}
 
-# (label, input shape, axis). Every dimension differs from C, so statistics over the wrong axes differ.
+# (label, input shape, axis); every dimension differs from C, so wrong axes give other statistics.
 CASES = [
     ("a rank-2 (N, D) = (16, 3) batch with axis=-1", (16, 3), -1),
     ("a rank-4 channels-first (N, C, H, W) = (8, 3, 4, 5) batch with axis=1", (8, 3, 4, 5), 1),
@@ -34,21 +34,20 @@ def _training_mistakes(x, axes, keep, gamma, beta, moving):
     """(hint, wrong output) for the usual wrong training-mode outputs."""
     mean, var = _stats(x, axes)
     return [
-        ("in training mode normalize with the batch's own mean and variance; yours used the moving statistics. "
-         "Is `training` ignored, or the test for training mode the wrong way round?",
+        ("in training mode use the batch's own statistics, not the moving ones. Is `training` ignored, or tested "
+         "the wrong way round?",
          _normalize(x, *(np.reshape(v, keep) for v in moving), gamma, beta, keep)),
         ("you normalized with the unbiased variance (divide by m - 1). BN divides by m, as tf.nn.moments does.",
          _normalize(x, mean, _stats(x, axes, ddof=1)[1], gamma, beta, keep)),
-        ("gamma and beta are swapped: tf.nn.batch_normalization takes offset (beta) BEFORE scale (gamma). "
-         "Pass them by keyword.", _normalize(x, mean, var, beta, gamma, keep)),
+        ("gamma and beta are swapped: tf.nn.batch_normalization takes offset (beta) before scale (gamma).",
+         _normalize(x, mean, var, beta, gamma, keep)),
         ("the output is not scaled by gamma and shifted by beta: pass offset=beta and scale=gamma.",
          (x - mean) / np.sqrt(var + EPSILON)),
         ("epsilon goes under the square root: (x - mean) / sqrt(var + epsilon).",
          np.reshape(gamma, keep) * (x - mean) / (np.sqrt(var) + EPSILON) + np.reshape(beta, keep)),
         ("the statistics cover the whole batch at once (every axis); BN keeps one mean and variance per channel.",
          _normalize(x, *_stats(x, None), gamma, beta, keep)),
-        ("the statistics were taken over the batch axis only, so every pixel position got its own; for images "
-         "each channel's statistics are over the batch AND the spatial axes: average over self.reduction_axes.",
+        ("the statistics were taken over the batch axis only; average over self.reduction_axes (batch AND spatial).",
          _normalize(x, *_stats(x, 0), gamma, beta, keep)),
     ]
 
@@ -83,8 +82,8 @@ def _check_update(where, name, new, old, stat, unbiased):
     hint = first_matching_mistake(new, [
         (f"{name} did not change: in training mode update it with self.{name}.assign(...) (rebinding "
          f"self.{name} = ... is lost inside tf.function, as in fit).", old),
-        ("the momentum direction is reversed: Keras keeps `momentum` of the OLD value, moving * momentum + "
-         "batch * (1 - momentum) (PyTorch's momentum weights the batch).", old * (1 - MOMENTUM) + stat * MOMENTUM),
+        ("the momentum direction is reversed: Keras keeps `momentum` of the OLD value.",
+         old * (1 - MOMENTUM) + stat * MOMENTUM),
         (f"{name} was replaced by the batch statistic; it must average its old value and the batch's.", stat),
         ("Keras stores the biased batch variance (the one tf.nn.moments returns), not the unbiased one.",
          old * MOMENTUM + unbiased * (1 - MOMENTUM)),
@@ -146,22 +145,16 @@ def _check_case(layer_class, label, shape, axis, rng):
                                                  "moving_mean and moving_variance (reshaped to self.stats_shape).")
 
 
-def _check_layer_call(answer):
-    global tf
-    from bn_course.layers import BatchNorm, tf  # bn_course.layers imports TensorFlow quietly
-
-    # a bare call(self, inputs, training=None) function is attached to a BatchNorm subclass
-    layer_class = answer if isinstance(answer, type) else type("LearnerBatchNorm", (BatchNorm,), {"call": answer})
-    rng = np.random.default_rng(0)
-    for label, shape, axis in CASES:
-        _check_case(layer_class, label, shape, axis, rng)
-
-
 def check_layer_call(answer):
-    """Check a learner's ``call`` (in a ``bn_course.layers.BatchNorm`` subclass, or the bare function) against
-    NumPy on each of ``CASES``: three training steps, two in ``tf.function`` (output, both moving statistics),
-    inference with training False and None, a frozen layer with training=True (output, no update)."""
-    return run_check("Exercise: the layer's call", lambda: _check_layer_call(answer))
+    """Check ``call`` (in a ``BatchNorm`` subclass, or the bare function) against NumPy on ``CASES``."""
+    def check():
+        global tf
+        from bn_course.layers import BatchNorm, tf  # bn_course.layers imports TensorFlow quietly
+        layer_class = answer if isinstance(answer, type) else type("LearnerBatchNorm", (BatchNorm,), {"call": answer})
+        rng = np.random.default_rng(0)
+        for label, shape, axis in CASES:
+            _check_case(layer_class, label, shape, axis, rng)
+    return run_check("Exercise: the layer's call", check)
 
 
 def _solution_call(self, inputs, training=None):
@@ -180,11 +173,9 @@ def _solution_call(self, inputs, training=None):
 EXERCISES = [
     Exercise(
         "03_tf_custom_layer", "call", "Exercise: the layer's call", check_layer_call, _solution_call,
-        "Put this function's body into `MyBatchNorm.call`. **Which mode?** Training only when `training` is true "
-        "*and* the layer is trainable; `None` (a bare call), `False` (`predict`, `evaluate`) and a frozen layer "
-        "mean inference. **Which statistics?** In training, the batch's per-channel mean and biased variance "
-        "over `self.reduction_axes`; the moving averages keep `momentum` of their old value, written with "
-        "`.assign` so the update survives inside `fit`. At inference, the moving statistics, so a sample's "
-        "output no longer depends on its batch. **Which shape?** Reshaped to `self.stats_shape`, the (C,) "
-        "vectors broadcast along the feature axis for any layout (section 5's layer also casts float16 to float32)."),
+        "Put this body into `MyBatchNorm.call`. Training mode only when `training` is true *and* the layer is "
+        "trainable; `None`, `False` and a frozen layer mean inference. In training, the batch's per-channel mean "
+        "and biased variance over `self.reduction_axes`, with the moving averages updated by `.assign` (it survives "
+        "inside `fit`); at inference, the moving statistics. Reshaped to `self.stats_shape`, the (C,) vectors "
+        "broadcast along the feature axis for any layout."),
 ]

@@ -6,7 +6,8 @@ import functools
 import numpy as np
 
 from bn_course.env import import_tensorflow
-from bn_course.exercises.common import CheckResult, Exercise, call_learner, first_matching_mistake, run_check
+from bn_course.exercises.common import (CheckResult, Exercise, call_learner, call_on_copies, first_matching_mistake,
+                                        run_check)
 
 TITLE_EMA = "Exercise 1: the moving average after k steps"
 TITLE_LOOP = "Exercise 2: find the bug in a custom training loop"
@@ -24,13 +25,10 @@ def _ema(init, target, momentum, k):
 
 
 def check_ema_steps(fn):
-    """Check ``fn(init, batch_value, momentum, k)``: the Keras moving statistic after k steps that all see
-    ``batch_value``, ``momentum**k * init + (1 - momentum**k) * batch_value``, on scalars, k = 0 and arrays."""
+    """Check ``fn(init, batch_value, momentum, k) -> momentum**k * init + (1 - momentum**k) * batch_value``."""
     def check():
         for label, init, target, m, k in _EMA_CASES:
-            got = call_learner(fn, label, *(np.copy(v) if np.ndim(v) else v for v in (init, target)), m, k)
-            assert got is not None, "your function returned None: finish with `return moving`."
-            got, expected = np.asarray(got, dtype=np.float64), _ema(init, target, m, k)
+            got, expected = np.asarray(call_on_copies(fn, label, init, target, m, k), float), _ema(init, target, m, k)
             assert got.shape == expected.shape, f"On {label} the result has shape {got.shape}, not {expected.shape}."
             assert np.allclose(got, expected, rtol=1e-9, atol=1e-9), f"On {label}: " + (first_matching_mistake(got, [
                 ("the momentum direction is reversed: Keras keeps `momentum` of the OLD value; weighting the "
@@ -89,7 +87,7 @@ def _given_namespace():
 
 
 def _compiled(function):
-    """What ``function`` compiles to, comments and layout aside (None for a non-Python callable)."""
+    """What ``function`` compiles to, comments and layout aside."""
     code = getattr(function, "__code__", None)
     return code and (code.co_code, code.co_consts, code.co_names, function.__defaults__)
 
@@ -102,8 +100,8 @@ def _statistics(model):
 
 
 def check_custom_loop(train_step, model_class=None):
-    """Check the fixed ``train_step(model, optimizer, xb, yb)`` and ``Classifier``: each step moves BN as one
-    ``model(xb, training=True)``, ``model(x)`` stays inference, weights train, ``fit`` updates BN."""
+    """Check the fixed ``train_step(model, optimizer, xb, yb)`` and ``Classifier``: one training-mode BN pass per
+    step, ``model(x)`` stays inference, weights train, ``fit`` updates BN."""
     given = _given_namespace()
     model_class = given["Classifier"] if model_class is None else model_class
     if _compiled(train_step) == _compiled(given["train_step"]) and \
@@ -166,21 +164,18 @@ def _solution_train_step(model, optimizer, xb, yb):
 
 def check_fold_dense(fn):
     """Check ``fn(kernel, bias, gamma, beta, moving_mean, moving_var, eps) -> (kernel * s, (bias - mean) * s
-    + beta)``, ``s = gamma / sqrt(var + eps)``: Dense + inference BN as one Dense layer (1e-7, two eps)."""
+    + beta)``, ``s = gamma / sqrt(var + eps)``, for two eps."""
     def check():
         for seed, eps in enumerate((1e-3, 0.5)):
             label, rng = f"a 5 -> 3 Dense layer, eps {eps:g}", np.random.default_rng(seed)
             case = {"kernel": rng.normal(size=(5, 3)), "bias": rng.normal(size=3), "gamma": rng.uniform(0.5, 2, 3),
                     "beta": rng.normal(size=3), "moving_mean": rng.normal(2, 1, 3),
                     "moving_var": rng.uniform(0.5, 3, 3)}
-            kernel, bias, gamma, beta, mean, var = originals = [value.copy() for value in case.values()]
-            result = call_learner(fn, label, *case.values(), eps)
+            kernel, bias, gamma, beta, mean, var = case.values()
+            result = call_on_copies(fn, label, *case.values(), eps)
             assert isinstance(result, tuple) and len(result) == 2, "return a pair: `return new_kernel, new_bias`."
-            for name, value, original in zip(case, case.values(), originals):
-                assert np.array_equal(value, original), f"your function changed `{name}` in place; build new arrays."
             new_kernel, new_bias = (np.asarray(v, dtype=np.float64) for v in result)
-            for got, want in ((new_kernel, kernel), (new_bias, bias)):
-                assert got.shape == want.shape, f"a folded result has shape {got.shape}, not {want.shape}."
+            assert (new_kernel.shape, new_bias.shape) == ((5, 3), (3,)), "the folded results must keep their shapes."
             scale, bad_std = gamma / np.sqrt(var + eps), gamma / (var + eps)
             assert np.allclose(new_kernel, kernel * scale, rtol=1e-7, atol=1e-7), f"On {label}, the kernel: " + (
                 first_matching_mistake(new_kernel, [
@@ -209,16 +204,13 @@ def _solution_fold_dense(kernel, bias, gamma, beta, moving_mean, moving_var, eps
 
 EXERCISES = [Exercise("05_training_vs_inference", *entry) for entry in (
     ("ema", TITLE_EMA, check_ema_steps, _solution_ema,
-        "Follow the **gap** to the batch value: `moving = m * moving + (1 - m) * b` is `moving - b = m * (moving "
-        "- b)`, so after k steps the gap is `m**k * (init - b)`: `moving_k = m**k * init + (1 - m**k) * b`. The "
-        "usual slips: PyTorch's direction (the *new* value weighted by m) and dropping the share `m**k` of `init`."),
+        "`moving = m * moving + (1 - m) * b` is `moving - b = m * (moving - b)`: after k steps the gap is "
+        "`m**k * (init - b)`, so `moving_k = m**k * init + (1 - m**k) * b`."),
     ("custom-loop", TITLE_LOOP, check_custom_loop, _solution_train_step,
-        "**The bug: `model(xb)` inside the tape** runs in inference mode, so BN used moving statistics that only "
-        "training mode updates: they stayed at 0 and 1 (the symptom) while the loss still fell. **The fix:** "
-        "`model(xb, training=True)`. `Classifier.call` not passing `training` on is fine (nested layers inherit "
-        "it); hard-coding `training=True` there is a bug: inference would use batch statistics too."),
+        "**The bug:** `model(xb)` inside the tape runs in inference mode, so the moving statistics never moved. "
+        "**The fix:** `model(xb, training=True)`. Hard-coding `training=True` in `Classifier.call` instead is a bug: "
+        "inference would use batch statistics too."),
     ("fold-dense", TITLE_FOLD, check_fold_dense, _solution_fold_dense,
-        "Inference BN maps channel c by `z -> s_c * (z - mu_c) + beta_c`, `s_c = gamma_c / sqrt(var_c + eps)`. "
-        "With `z = x @ W[:, c] + b_c` that is `x @ (s_c * W[:, c]) + s_c * (b_c - mu_c) + beta_c`: the kernel "
-        "becomes `kernel * scale`, the bias `(bias - mean) * scale + beta` (the pair's output for x = 0)."),
+        "Inference BN maps channel c by `z -> s_c * (z - mu_c) + beta_c`, `s_c = gamma_c / sqrt(var_c + eps)`, so "
+        "the kernel becomes `kernel * scale` and the bias `(bias - mean) * scale + beta` (the output for x = 0)."),
 )]

@@ -11,12 +11,11 @@ from bn_course.quiz.text import bank_markdown
 
 def export(names, answers):
     """The Markdown of the given banks: a sheet, or the answer key with ``answers``."""
-    kind = "answer key" if answers else "quiz sheet"
-    banks = [load_bank(name) for name in names]
+    kind, banks = "answer key" if answers else "quiz sheet", [load_bank(name) for name in names]
     if len(banks) == 1:
         return f"# {banks[0].title}: {kind}\n\n" + bank_markdown(banks[0], answers=answers, heading="")
-    parts = [f"# Batch normalization in TensorFlow: {kind}\n"]
-    return "\n".join(parts + [bank_markdown(bank, answers=answers, heading=f"## {bank.name[:2]} ·") for bank in banks])
+    return "\n".join([f"# Batch normalization in TensorFlow: {kind}\n"] + [
+        bank_markdown(bank, answers=answers, heading=f"## {bank.name[:2]} ·") for bank in banks])
 
 
 def _parser():
@@ -28,11 +27,9 @@ def _parser():
     hand_in = commands.add_parser("report", help="write a learner's results to a file to hand in")
     hand_in.add_argument("--name", help="the learner's name or initials (asked for if missing)")
     hand_in.add_argument("--out", help="the file to write (default: bn-course-report-<name>.json here)")
-    hand_in.add_argument("--progress", help=f"the progress file to read, e.g. another learner's on a shared server "
-                                            f"(default: ${store.ENV_VAR} or ~/.bn_course/progress.json)")
+    hand_in.add_argument("--progress", help=f"the progress file to read (default: ${store.ENV_VAR} or yours)")
     summary = commands.add_parser("summary", help="print the class summary of many reports")
-    summary.add_argument("reports", nargs="+", metavar="REPORT",
-                         help="report files written by `report` (other files are named on stderr and skipped)")
+    summary.add_argument("reports", nargs="+", metavar="REPORT", help="report files (others are skipped)")
     summary.add_argument("--csv", action="store_true", help="print the question table as CSV")
     return parser
 

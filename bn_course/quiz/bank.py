@@ -1,6 +1,5 @@
-"""Quiz banks: ``quizzes/<notebook>.json``, valid against ``quizzes/schema.json``. An entry of ``questions`` is
-a question (kind ``single``, ``multiple`` or ``numeric``) or ``{"ref": "<bank>/<id>"}``, another bank's question,
-whose progress is kept under the referencing bank, keyed by the reference (the review notebook reuses questions)."""
+"""Quiz banks: ``quizzes/<notebook>.json``, valid against ``quizzes/schema.json``. A question is ``single``,
+``multiple``, ``numeric`` or ``{"ref": "<bank>/<id>"}`` (another bank's, its progress kept under the reference)."""
 
 import functools
 import json
@@ -14,20 +13,19 @@ from bn_course.paths import course_path
 
 
 class QuizError(ValueError):
-    """An unknown bank or question, or an answer that does not fit: one line, shown by Jupyter without a traceback."""
+    """An unknown bank or question, or an answer that does not fit: shown by Jupyter without a traceback."""
 
     def _render_traceback_(self):
         return [f"{type(self).__name__}: {self}"]
 
 
 class BankError(QuizError):
-    """A bank file that is not valid JSON, breaks the schema, or has a dangling reference."""
+    """A bank that is not valid JSON, breaks the schema, or has a dangling reference."""
 
 
 @dataclass(frozen=True)
 class Question:
-    """``key``: its id in the bank's progress (``"<bank>/<id>"`` for a reference); ``origin``: the bank
-    whose file holds it; ``spec``: the question as written there (``kind``, ``prompt``, ``options``, ...)."""
+    """``key``: its id (``"<bank>/<id>"`` for a reference); ``origin``: the bank whose file holds ``spec``."""
 
     key: str
     origin: str
@@ -47,13 +45,11 @@ class Bank:
 
 
 def quiz_dir():
-    """``$BN_COURSE_QUIZZES`` if set, else the course folder's ``quizzes/`` (see :mod:`bn_course.paths`)."""
     configured = os.environ.get("BN_COURSE_QUIZZES")
     return Path(configured) if configured else course_path("quizzes")
 
 
 def bank_names():
-    """Every bank in :func:`quiz_dir`, in notebook order."""
     return sorted(p.stem for p in quiz_dir().glob("*.json") if p.name != "schema.json")
 
 
@@ -70,7 +66,7 @@ def _read(name):
 
 @functools.lru_cache(maxsize=64)
 def _validated(path, mtime, size):
-    """The validated JSON, read once per version of the file (the review bank reads others many times)."""
+    """The validated JSON, read once per version of the file."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -83,7 +79,7 @@ def _validated(path, mtime, size):
 
 
 def _jsonschema():
-    """jsonschema, imported without its optional ``rfc3987_syntax`` (seconds to import, for a format we do not use)."""
+    """jsonschema, without its optional ``rfc3987_syntax`` (seconds to import, for a format we do not use)."""
     if "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules:
         sys.modules["rfc3987_syntax"] = None  # makes its import fail, just this once
         try:
@@ -96,39 +92,30 @@ def _jsonschema():
 
 
 def _validate(data, filename):
-    """Raise :class:`BankError` naming the first schema violation and where. "Not valid under any of the given
-    schemas" helps nobody, so a question is checked against its own ``kind``, an option against what it claims to be."""
+    """Raise :class:`BankError` naming the first schema violation and where; a question is checked against its
+    own ``kind`` ("not valid under any of the given schemas" helps nobody)."""
     jsonschema = _jsonschema()
-    schema = json.loads((quiz_dir() / "schema.json").read_text(encoding="utf-8"))
-    defs = schema["$defs"]
+    defs = (schema := json.loads((quiz_dir() / "schema.json").read_text(encoding="utf-8")))["$defs"]
 
     def first_error(instance, rules):
-        validator = jsonschema.Draft202012Validator({**rules, "$defs": defs})
-        return jsonschema.exceptions.best_match(validator.iter_errors(instance))
+        return jsonschema.exceptions.best_match(jsonschema.Draft202012Validator({**rules, "$defs": defs})
+                                                .iter_errors(instance))
 
-    error = first_error(data, schema)
-    if error is None:
+    if (error := first_error(data, schema)) is None:
         return
     path = list(error.absolute_path)
     item = data["questions"][path[1]] if len(path) > 1 and path[0] == "questions" else None
-    if isinstance(item, dict) and "ref" not in item:
-        kinds = ["single", "multiple", "numeric"]
-        branch = defs["question"]["oneOf"][kinds.index(item["kind"])] if item.get("kind") in kinds else {}
+    if isinstance(item, dict) and item.get("kind") in (kinds := ["single", "multiple", "numeric"]):
+        branch = defs["question"]["oneOf"][kinds.index(item["kind"])]
         if deeper := first_error(item, defs["common"]) or first_error(item, branch):
             error, path = deeper, path[:2] + list(deeper.absolute_path)
-        if len(path) > 3 and path[2] == "options" and isinstance(item["options"][path[3]], dict):
-            option = item["options"][path[3]]
-            rules = defs["right_option" if option.get("correct") is True else "wrong_option"]
-            if deeper := first_error(option, rules):
-                error, path = deeper, path[:4] + list(deeper.absolute_path)
     where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".") or "(top level)"
     label = (item.get("id") or item.get("ref")) if isinstance(item, dict) else None
     raise BankError(f"{filename}: {where}{f' (question {label!r})' if label else ''}: {error.message}")
 
 
 def load_bank(name):
-    """Bank ``name``, validated (schema, unique ids, references that resolve), its references replaced by the
-    questions they name. Raises :class:`QuizError` if there is no such bank, :class:`BankError` if it is broken."""
+    """Bank ``name``, validated (schema, unique ids, references that resolve), references resolved."""
     data = _read(name)
     questions = [_resolve(name, item["ref"]) if "ref" in item else Question(item["id"], name, item)
                  for item in data["questions"]]
@@ -150,7 +137,6 @@ def load_bank(name):
 
 
 def _resolve(name, ref):
-    """The question ``ref`` names, or why there is none."""
     bank, _, qid = ref.partition("/")
     if bank == name:
         return f"reference {ref!r} points into its own bank; write the question there instead"

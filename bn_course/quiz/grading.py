@@ -1,6 +1,5 @@
-"""Grading: pure functions from (question spec, answer) to a :class:`Grade`. Answers: ``single``, a letter
-(``"b"``) or 0-based index; ``multiple``, letters or indices (``"a, c"``, ``"ac"``, ``[0, 2]``); ``numeric``, a number
-or a string holding one (``"1e-3"``, ``"-1/3"``)."""
+"""Grading: (question spec, answer) -> :class:`Grade`. Answers: ``single``, a letter (``"b"``) or 0-based index;
+``multiple``, letters or indices (``"a, c"``, ``"ac"``, ``[0, 2]``); ``numeric``, a number (``1e-3``, ``"-1/3"``)."""
 
 import math
 import re
@@ -15,9 +14,7 @@ LETTERS = "abcdefghijklmnopqrstuvwxyz"  # option letters are the JSON order
 
 @dataclass(frozen=True)
 class Grade:
-    """``answer``: the normalized answer (index, sorted tuple of indices, or float); ``feedback``: why it is
-    wrong, or a remark when right (Markdown). :func:`bn_course.quiz.answer` adds the question ``key`` and
-    the ``record`` it saved (None if it could not: a warning said why)."""
+    """``answer``: normalized (see :func:`parse_answer`); ``key`` and saved ``record``: set by ``quiz.answer``."""
 
     correct: bool
     answer: object
@@ -39,7 +36,6 @@ class Grade:
 
 
 def format_number(value):
-    """``0.25``, ``12``, ``0.001``, ``1e-05``."""
     return f"{float(value):.6g}"
 
 
@@ -82,8 +78,7 @@ def _number(value):
 
 
 def parse_answer(spec, value):
-    """``value`` normalized for ``spec``: an int (single), a sorted tuple of ints (multiple) or a float
-    (numeric); a :class:`QuizError` saying what is wrong if it does not fit."""
+    """An int (single), a sorted tuple of ints (multiple) or a float (numeric); else a :class:`QuizError`."""
     if spec["kind"] == "numeric":
         return _number("" if value is None else value)
     collection = isinstance(value, (list, tuple, set, frozenset))
@@ -104,7 +99,6 @@ def parse_answer(spec, value):
 
 
 def correct_answer(spec):
-    """The right answer, normalized: an index, a tuple of indices or a number."""
     if spec["kind"] == "numeric":
         return float(spec["answer"])
     right = tuple(i for i, option in enumerate(spec["options"]) if option["correct"])
@@ -112,12 +106,8 @@ def correct_answer(spec):
 
 
 def grade(spec, value):
-    """Grade ``value`` (any form :func:`parse_answer` takes) against question ``spec``.
-
-    single: the chosen option's own feedback. multiple: right iff exactly the right options are ticked;
-    feedback for each wrong one ticked, and the missed ones named. numeric: right iff within ``tolerance``;
-    a wrong value within the tolerance of a listed ``mistake`` gets the nearest one's feedback, else ``feedback``.
-    """
+    """multiple: feedback per wrong option ticked, missed ones named; numeric: within ``tolerance`` is right,
+    a wrong value gets the feedback of the nearest ``mistake`` within tolerance, else ``feedback``."""
     answer, explanation = parse_answer(spec, value), spec["explanation"]
     if spec["kind"] == "single":
         option = spec["options"][answer]

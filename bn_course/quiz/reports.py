@@ -1,6 +1,5 @@
-"""A learner's quiz report to hand in (per question: answered, right at the last check, checks, the answers
-given) and the class summary of many (per notebook: completion; per question, hardest first: share correct,
-most common wrong answer)."""
+"""A learner's quiz report to hand in, and the class summary of many (completion per notebook; per question,
+hardest first, share correct and most common wrong answer)."""
 
 import csv
 import io
@@ -12,7 +11,7 @@ from pathlib import Path
 
 from bn_course.quiz.bank import BankError, QuizError, bank_names, load_bank
 from bn_course.quiz.grading import answer_text, parse_answer
-from bn_course.quiz.text import markdown_table
+from bn_course.quiz.text import markdown_table, plural
 
 KIND = "bn-course-quiz-report"
 FORMAT = 1
@@ -20,7 +19,6 @@ _RESULT = {(True, True): "✔ right", (True, False): "✘ wrong", (False, False)
 
 
 def _shown(spec, value):
-    """A saved answer as the quiz shows it, or None if it no longer fits the question."""
     try:
         return answer_text(spec, parse_answer(spec, value))
     except QuizError:
@@ -28,17 +26,12 @@ def _shown(spec, value):
 
 
 def _entry(number, question, record):
-    entry = {"number": number, "kind": question.kind, "answered": record is not None,
-             "correct": bool(record and record["correct"]), "attempts": 0, "answer": None, "wrong": []}
-    if record is not None:
-        wrong = record.get("wrong")
-        if not isinstance(wrong, list):  # saved before wrong answers were kept
-            wrong = [] if record["correct"] else [record.get("answer")]
-        shown = (_shown(question.spec, value) for value in wrong)
-        entry.update(attempts=record["attempts"] if isinstance(record.get("attempts"), int) else 1,
-                     answer=_shown(question.spec, record.get("answer")),
-                     wrong=list(dict.fromkeys(w for w in shown if w is not None)))
-    return entry
+    record = record or {}
+    wrong = (_shown(question.spec, value) for value in record.get("wrong", []))
+    return {"number": number, "kind": question.kind, "answered": bool(record),
+            "correct": record.get("correct", False), "attempts": record.get("attempts", 1) if record else 0,
+            "answer": _shown(question.spec, record.get("answer")),
+            "wrong": list(dict.fromkeys(w for w in wrong if w is not None))}
 
 
 def build(learner, saved):
@@ -49,34 +42,37 @@ def build(learner, saved):
             bank = load_bank(name)
         except BankError:
             continue  # a broken bank is reported by the tests, not here
-        records = saved.get(name, {})
-        notebooks[name] = {"title": bank.title, "questions": {
-            q.key: _entry(n, q, records.get(q.key)) for n, q in enumerate(bank.questions, 1)}}
+        questions = {q.key: _entry(n, q, saved.get(name, {}).get(q.key)) for n, q in enumerate(bank.questions, 1)}
+        notebooks[name] = {"title": bank.title, "questions": questions}
     return {"kind": KIND, "format": FORMAT, "learner": learner,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "notebooks": notebooks}
 
 
 def counts(questions):
-    """``(answered, correct, total)`` of a report's questions."""
     return sum(q["answered"] for q in questions.values()), sum(q["correct"] for q in questions.values()), len(questions)
 
 
 class Report:
-    """A written report: ``data`` (what the file holds) and ``path``; shown as Markdown."""
+    """A report (``data``) and its ``path``, shown as Markdown; ``full=False``: only the overview table."""
 
-    def __init__(self, data, path):
-        self.data, self.path = data, Path(path)
+    def __init__(self, data, path, full=True):
+        self.data, self.path, self.full = data, Path(path), full
+
+    @property
+    def rows(self):
+        """``(bank, title, answered, correct, total)`` per notebook."""
+        return [(name, nb["title"], *counts(nb["questions"])) for name, nb in self.data["notebooks"].items()]
 
     def markdown(self):
-        notebooks = self.data["notebooks"]
-        totals = {name: counts(notebook["questions"]) for name, notebook in notebooks.items()}
-        rows = [(f"{name[:2]} · {notebook['title']}", *totals[name]) for name, notebook in notebooks.items()]
-        rows.append(("**all**", *(f"**{sum(t[i] for t in totals.values())}**" for i in range(3))))
+        rows = [(f"{name[:2]} · {title}", *numbers) for name, title, *numbers in self.rows]
+        rows.append(("**all**", *(f"**{sum(row[i] for row in self.rows)}**" for i in (2, 3, 4))))
+        table = markdown_table(["notebook", "answered", "correct", "questions"], "lrrr", rows)
+        if not self.full:
+            return "\n".join(table) + f"\n\nSaved in `{self.path}`.\n"
         lines = [f"## Quiz report: {self.data['learner']}", "",
-                 f"Saved in `{self.path}`: hand in that file. The tables below are for you.", "",
-                 *markdown_table(["notebook", "answered", "correct", "questions"], "lrrr", rows)]
-        for name, notebook in notebooks.items():
-            if totals[name][0]:
+                 f"Saved in `{self.path}`: hand in that file. The tables below are for you.", "", *table]
+        for name, notebook in self.data["notebooks"].items():
+            if counts(notebook["questions"])[0]:
                 rows = [(q["number"], f"`{key}`", q["answer"] or "—", _RESULT.get((q["answered"], q["correct"])),
                          q["attempts"]) for key, q in notebook["questions"].items()]
                 lines += ["", f"### {name[:2]} · {notebook['title']}", "",
@@ -87,7 +83,7 @@ class Report:
 
 
 def write(learner, saved, path=None):
-    """Write the report of ``learner`` (default: ``bn-course-report-<name>.json`` here); returns a :class:`Report`."""
+    """Write the report of ``learner`` (default: ``bn-course-report-<name>.json`` here)."""
     data = build(learner, saved)
     slug = re.sub(r"[^A-Za-z0-9_-]+", "-", learner).strip("-") or "learner"
     path = Path(path) if path else Path.cwd() / f"bn-course-report-{slug}.json"
@@ -96,7 +92,6 @@ def write(learner, saved, path=None):
 
 
 def _check(data):
-    """Raise ValueError saying why ``data`` is not a report this course reads."""
     if not isinstance(data, dict) or data.get("kind") != KIND:
         raise ValueError("not a quiz report (reports are written by quiz.report())")
     if type(data.get("format")) is not int or data["format"] > FORMAT:
@@ -113,30 +108,23 @@ def _check(data):
 
 
 def read_reports(paths):
-    """``(reports, skipped)``: the readable reports (the newest per learner), and ``(path, reason)`` for the rest."""
-    found, skipped = {}, []
+    """``(reports, skipped)``: the readable reports, and ``(path, reason)`` for the rest."""
+    found, skipped = [], []
     for path in map(Path, paths):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             _check(data)
+            found.append(data)
         except OSError as error:
             skipped.append((path, error.strerror or str(error)))
-            continue
+        except (json.JSONDecodeError, UnicodeError):
+            skipped.append((path, "not JSON"))
         except ValueError as error:
-            not_json = isinstance(error, (json.JSONDecodeError, UnicodeError))
-            skipped.append((path, "not JSON" if not_json else str(error)))
-            continue
-        learner = data["learner"]
-        if learner in found:
-            older, found[learner] = sorted([found[learner], (path, data)], key=lambda r: str(r[1].get("created")))
-            skipped.append((older[0], f"an older report of {learner!r} than {found[learner][0]}"))
-        else:
-            found[learner] = (path, data)
-    return [data for _, data in found.values()], skipped
+            skipped.append((path, str(error)))
+    return found, skipped
 
 
 def _summarize(reports):
-    """Completion per notebook, and a row per question, hardest first."""
     notebooks, questions = {}, {}
     for data in reports:
         for name, notebook in data["notebooks"].items():
@@ -163,41 +151,32 @@ def _summarize(reports):
 
 
 def summary_markdown(reports, skipped=()):
-    """The class summary: completion per notebook, then every question, hardest first."""
     notebooks, questions = _summarize(reports)
     names = ", ".join(sorted(data["learner"] for data in reports))
     completion = [(name, f"{r['started']} of {r['learners']}", f"{r['complete']} of {r['learners']}",
                    f"{r['answered'] / r['learners']:.1f}", f"{r['correct'] / r['learners']:.1f}", r["total"])
                   for name, r in notebooks.items()]
-    lines = [f"# Class summary: {len(reports)} report{'s' if len(reports) != 1 else ''} ({names})", "",
+    lines = [f"# Class summary: {plural(len(reports), 'report')} ({names})", "",
              "## Completion per notebook", "",
              *markdown_table(["notebook", "started", "completed", "answered (mean)", "correct (mean)", "questions"],
                              "lrrrrr", completion),
              "", "## Questions, hardest first", "",
              "*Share correct*: right at the last check, among the learners who answered. *Most common wrong "
              "answer*: the wrong answer the most learners gave at least once.", ""]
-    rows, unanswered = [], {}
+    rows = []
     for r in questions:
         wrong = r["most_wrong"] if r["kind"] == "numeric" else f"({r['most_wrong']})"
-        wrong = f"{wrong}: {r['chose_it']} learner{'s' if r['chose_it'] != 1 else ''}" if r["chose_it"] else "—"
-        if r["share"] is None:
-            unanswered.setdefault(r["notebook"], []).append(f"`{r['question']}`")
-        else:
-            share = f"{100 * r['share']:.0f} %"
-            rows.append((r["notebook"], r["number"], f"`{r['question']}`", r["answered"], share, wrong))
+        wrong = f"{wrong}: {plural(r['chose_it'], 'learner')}" if r["chose_it"] else "—"
+        share = "—" if r["share"] is None else f"{100 * r['share']:.0f} %"
+        rows.append((r["notebook"], r["number"], f"`{r['question']}`", r["answered"], share, wrong))
     lines += markdown_table(["notebook", "#", "question", "answered", "share correct", "most common wrong answer"],
                             "lrlrrl", rows)
-    if unanswered:
-        lines += ["", "Not answered by anyone: " + "; ".join(
-            f"{name} (all {len(keys)})" if len(keys) == notebooks[name]["total"] else f"{name}: {', '.join(keys)}"
-            for name, keys in unanswered.items()) + "."]
     if skipped:
         lines += ["", "## Skipped files", "", *(f"- `{path}`: {reason}" for path, reason in skipped)]
     return "\n".join(lines) + "\n"
 
 
 def summary_csv(reports):
-    """The question table (hardest first) as CSV, for a spreadsheet."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["notebook", "number", "question", "learners", "answered", "correct", "share_correct",

@@ -1,14 +1,8 @@
-"""Quiz progress: ``$BN_COURSE_PROGRESS``, else ``~/.bn_course/progress.json`` (outside the repository)::
-
-    {"format": 1, "banks": {"02_numpy_formula": {"<question key>": {"answer": 1, "correct": true,
-        "attempts": 2, "wrong": [0], "time": "2025-01-31T10:00:00+00:00"}}}}
-
-Each change is a read-merge-write under an exclusive lock on ``progress.json.lock`` into a temporary file that
-then replaces the old one, so concurrent notebooks and crashes lose nothing. A problem never costs the learner
-the feedback; it gives one :class:`ProgressFileWarning`: a damaged file is moved aside (``.corrupt-<time>``),
-a damaged record is ignored but kept, a file of a newer format is left untouched, and an unusable path
-(a folder, under a file, no permission) means the answer is graded but not saved.
-"""
+"""Quiz progress in ``$BN_COURSE_PROGRESS`` (default ``~/.bn_course/progress.json``): ``{"format": 1, "banks":
+{bank: {question_key: {"answer", "correct", "attempts", "wrong", "time"}}}}``. Each change is a locked
+read-merge-write to a temporary file that replaces the old one. A problem never costs the feedback, only one
+:class:`ProgressFileWarning`: a damaged file is moved aside, a newer format left untouched, an unusable path
+means graded but not saved."""
 
 import json
 import os
@@ -20,12 +14,8 @@ from pathlib import Path
 
 try:
     import fcntl
-except ImportError:  # Windows
+except ImportError:  # Windows: the course's progress lock is POSIX-only; there saving works without a lock
     fcntl = None
-try:
-    import msvcrt
-except ImportError:  # POSIX
-    msvcrt = None
 
 ENV_VAR = "BN_COURSE_PROGRESS"
 FORMAT = 1
@@ -33,15 +23,14 @@ _MAX_WRONG = 10  # distinct wrong answers kept per question, for the class summa
 
 
 class ProgressFileWarning(UserWarning):
-    """Something about the progress file the learner should know: moved aside, newer, or not saved."""
+    """The progress file was moved aside, is newer, or could not be used."""
 
 
 warnings.filterwarnings("always", category=ProgressFileWarning)  # each one is news
 
 
 class ProgressUnavailable(Exception):
-    """The progress file cannot be used: the message says why, ``fix`` what to do."""
-
+    """Why the progress file cannot be used; ``fix``: what to do."""
     fix = (f"To fix it, point {ENV_VAR} at a file in a folder you can write: run "
            f"`import os; os.environ[\"{ENV_VAR}\"] = os.path.expanduser(\"~/bn_progress.json\")` in a cell "
            "(or set it before starting JupyterLab)")
@@ -53,7 +42,6 @@ def progress_path():
 
 
 def _unavailable(error, path):
-    """``error`` as a :class:`ProgressUnavailable` saying in one sentence why ``path`` cannot be used."""
     if isinstance(error, ProgressUnavailable):
         return error
     blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
@@ -68,21 +56,12 @@ def _unavailable(error, path):
 
 @contextmanager
 def _locked(path):
-    """Hold an exclusive lock on ``<path>.lock``, waiting for other processes."""
+    """An exclusive lock on ``<path>.lock`` (none without fcntl; saves are still atomic)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_name(path.name + ".lock"), "a+b") as handle:
         if fcntl is not None:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # released when the file is closed
-            yield
-        elif msvcrt is not None:
-            msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)  # retries for 10 s, then raises OSError
-            try:
-                yield
-            finally:
-                handle.seek(0)
-                msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-        else:  # no locking; saves are still atomic
-            yield
+        yield
 
 
 def _usable(record):
@@ -90,8 +69,7 @@ def _usable(record):
 
 
 def _read(path):
-    """Every record, usable or not (a write keeps them all); a damaged file is moved aside. Raises OSError,
-    or :class:`ProgressUnavailable` for a newer file."""
+    """Every record, usable or not (a write keeps them all); a damaged file is moved aside."""
     try:
         data = json.loads(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
@@ -116,7 +94,6 @@ def _read(path):
 
 
 def _change(path, change):
-    """``change(banks)`` under the lock, then an atomic write; any problem raises :class:`ProgressUnavailable`."""
     try:
         with _locked(path):
             banks = _read(path)
@@ -137,7 +114,7 @@ def _change(path, change):
 
 
 def load(path=None):
-    """Every usable saved answer, ``{bank: {question_key: record}}``; on a file problem, one warning and ``{}``."""
+    """``{bank: {question_key: record}}``; on a file problem, one warning and ``{}``."""
     path = Path(path) if path else progress_path()
     if not path.exists():
         return {}
@@ -180,8 +157,7 @@ def record(bank, key, answer, correct):
 
 
 def clear(bank=None):
-    """Delete the saved answers of ``bank`` (of all with None); returns how many, or raises ProgressUnavailable."""
-
+    """Delete the saved answers of ``bank`` (all with None); returns how many."""
     def remove(banks):
         removed = {name: banks.pop(name) for name in list(banks) if bank in (None, name)}
         return sum(map(len, removed.values()))

@@ -1,7 +1,5 @@
-"""Quiz text. Banks are Markdown (paragraphs, ``**bold**``, ``*italic*``, `` `code` ``, links, ``-`` and ``1.``
-lists, fenced code) with LaTeX in ``$...$``: turned into HTML for the widgets (MathJax typesets the math), into
-plain Unicode for option labels, and assembled into the Markdown of a question or a bank (text fallback, export).
-"""
+"""Quiz text: bank Markdown (with LaTeX in ``$...$``) as HTML for the widgets, as Unicode for option labels, and
+the Markdown of a question or a bank (text fallback, export, widget bundle)."""
 
 import html
 import re
@@ -12,14 +10,13 @@ _FENCE = re.compile(r"```[^\n]*\n(.*?)```", re.S)
 _CODE = re.compile(r"`([^`\n]+)`")
 _MATH = re.compile(r"(\$\$.+?\$\$|\$[^$\n]+?\$)", re.S)
 _HOLE = re.compile(r"\x00(\d+)\x00")
-_LISTS = (("ul", re.compile(r"^\s*[-*] ")), ("ol", re.compile(r"^\s*\d+\. ")))
+_ITEM = re.compile(r"^\s*[-*] ")
 _INLINE = [(re.compile(r"\*\*(.+?)\*\*"), r"<strong>\1</strong>"),
-           (re.compile(r"(?<![*\w])\*(?=\S)(.+?)(?<=\S)\*(?![*\w])"), r"<em>\1</em>"),
-           (re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)"), r'<a href="\2">\1</a>')]
+           (re.compile(r"(?<![*\w])\*(?=\S)(.+?)(?<=\S)\*(?![*\w])"), r"<em>\1</em>")]
 
 
 def markdown_to_html(text):
-    """HTML of the Markdown above. Code and math are set aside first, so ``$x_i * y_i$`` stays intact."""
+    """HTML of paragraphs, bold, italic, code, ``-`` lists and fenced code; code and math are set aside first."""
     holes = []
 
     def hole(fragment):
@@ -34,10 +31,8 @@ def markdown_to_html(text):
     blocks = []
     for block in re.split(r"\n\s*\n", text.strip()):
         lines = block.splitlines()
-        tag, marker = next(((t, m) for t, m in _LISTS if all(m.match(line) for line in lines)), (None, None))
-        if tag:
-            items = "".join(f"<li>{marker.sub('', line, count=1)}</li>" for line in lines)
-            blocks.append(f"<{tag}>{items}</{tag}>")
+        if all(_ITEM.match(line) for line in lines):
+            blocks.append("<ul>" + "".join(f"<li>{_ITEM.sub('', line, count=1)}</li>" for line in lines) + "</ul>")
         elif _HOLE.fullmatch(block.strip()) and holes[int(block.strip()[1:-1])].startswith("<pre>"):
             blocks.append(block.strip())  # a fenced code block standing alone
         else:
@@ -114,6 +109,10 @@ def plain_label(text):
     return " ".join("".join(parts).split())
 
 
+def plural(count, word):
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
 def markdown_table(head, align, rows):
     """Lines of a Markdown table; ``align`` is ``"l"`` or ``"r"`` per column."""
     return ["| " + " | ".join(head) + " |", "|" + "|".join("---:" if a == "r" else "---" for a in align) + "|",
@@ -129,32 +128,38 @@ def kind_hint(spec):
 def answer_markdown(spec):
     """The right answer and the explanation (classroom mode, answer key)."""
     right = correct_answer(spec)
-    if spec["kind"] == "numeric":
-        shown = f"{format_number(right)} (±{format_number(spec['tolerance'])})"
-    elif spec["kind"] == "single":
-        shown = f"({LETTERS[right]}) {spec['options'][right]['text']}"
-    else:
-        shown = ", ".join(f"({LETTERS[i]})" for i in right)
+    shown = {"numeric": lambda: f"{format_number(right)} (±{format_number(spec['tolerance'])})",
+             "single": lambda: f"({LETTERS[right]}) {spec['options'][right]['text']}",
+             "multiple": lambda: ", ".join(f"({LETTERS[i]})" for i in right)}[spec["kind"]]()
     return f"**Answer:** {shown}\n\n**Explanation.** {spec['explanation']}"
 
 
-def bank_markdown(bank, *, answers=False, show_keys=False, heading="##", footer=""):
-    """A bank: ``heading`` and title (none if ``heading`` is empty), intro, then each question's number, prompt,
-    what to give and options; ``answers`` marks the options (✔, or ✘ and why) and adds the explanations."""
-    parts = [f"{heading} {bank.title}"] if heading else []
-    parts += [bank.intro] if bank.intro else []
-    for number, question in enumerate(bank.questions, 1):
-        spec = question.spec
-        key = f"`{question.key}` · " if show_keys else ""
-        lines = [f"**{number}.** {key}{spec['prompt']}", "", f"*{kind_hint(spec)}*"]
-        lines += [""] if "options" in spec else []
-        for i, option in enumerate(spec.get("options", [])):
+def answer_hint(name):
+    """How to answer bank ``name`` without widgets."""
+    return (f"Answer in a code cell with `quiz.answer({name!r}, \"<question id>\", answer)`: a letter such as `\"b\"` "
+            "(choose one), letters such as `\"a, c\"` (choose all that apply), or a number.")
+
+
+def question_markdown(number, question, *, answers=False, show_keys=False, options=True):
+    """Number, prompt, what to give and (``options``) the options; ``answers`` marks them (✔, or ✘ and why)."""
+    spec = question.spec
+    key = f"`{question.key}` · " if show_keys else ""
+    origin = f" *(from {question.origin})*" if question.key != spec["id"] else ""
+    lines = [f"**{number}.** {key}{spec['prompt']}{origin}", "", f"*{kind_hint(spec)}*"]
+    if options and "options" in spec:
+        lines.append("")
+        for i, option in enumerate(spec["options"]):
             mark = ("✔ " if option["correct"] else "✘ ") if answers else ""
             why = f" — {option['feedback']}" if answers and not option["correct"] else ""
             lines.append(f"- {mark}({LETTERS[i]}) {option['text']}{why}")
-        if answers:
-            lines += ["", answer_markdown(spec) if "options" not in spec else f"**Explanation.** {spec['explanation']}"]
-        if question.key != spec["id"]:
-            lines += ["", f"*(from {question.origin})*"]
-        parts.append("\n".join(lines))
+    if answers:
+        lines += ["", answer_markdown(spec) if "options" not in spec else f"**Explanation.** {spec['explanation']}"]
+    return "\n".join(lines)
+
+
+def bank_markdown(bank, *, answers=False, show_keys=False, heading="##", footer=""):
+    """``heading`` and title (none if ``heading`` is empty), intro, every question, ``footer``."""
+    parts = [f"{heading} {bank.title}"] if heading else []
+    parts += [bank.intro] if bank.intro else []
+    parts += [question_markdown(n, q, answers=answers, show_keys=show_keys) for n, q in enumerate(bank.questions, 1)]
     return "\n\n".join(parts + ([footer] if footer else [])) + "\n"

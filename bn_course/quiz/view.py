@@ -1,10 +1,6 @@
-"""The quiz as ipywidgets: radio buttons, checkboxes or a text box per question, a Check button, feedback
-(``HTMLMath``, typeset offline by JupyterLab) and a score. No JavaScript of our own; keyboard: Tab, Space, Enter.
-
-CSS classes (browser tests, custom styles): ``bn-quiz`` (the bank), ``bn-quiz-question``, ``bn-quiz-prompt``,
-``bn-quiz-option`` (each option widget, or the text box), ``bn-quiz-check``, ``bn-quiz-feedback``,
-``bn-quiz-reveal`` (classroom mode), ``bn-quiz-score``, ``bn-quiz-notice`` (about the progress file).
-"""
+"""The quiz as ipywidgets. CSS classes (browser tests rely on them): ``bn-quiz``, ``bn-quiz-question``,
+``bn-quiz-prompt``, ``bn-quiz-option``, ``bn-quiz-check``, ``bn-quiz-feedback``, ``bn-quiz-reveal`` (classroom
+mode), ``bn-quiz-score``, ``bn-quiz-notice`` (about the progress file)."""
 
 import html
 import warnings
@@ -14,7 +10,8 @@ import ipywidgets as widgets
 from bn_course.quiz import store
 from bn_course.quiz.bank import QuizError
 from bn_course.quiz.grading import LETTERS, format_number, grade
-from bn_course.quiz.text import answer_markdown, bank_markdown, kind_hint, markdown_to_html, plain_label
+from bn_course.quiz.text import answer_hint, answer_markdown, bank_markdown, markdown_to_html, plain_label, \
+    plural, question_markdown
 
 # Long option labels must wrap (ipywidgets gives radio and checkbox labels one fixed-height line).
 _STYLE = """<style>
@@ -27,19 +24,13 @@ _STYLE = """<style>
 .bn-quiz .bn-quiz-feedback, .bn-quiz .bn-quiz-reveal { max-width: 900px; }
 </style>"""
 _COLOURS = {True: "#2e7d32", False: "#c62828", None: "#ef6c00"}
-_TEXT_HINT = ("*Widgets not showing?* Answer in a code cell: `quiz.answer(\"{name}\", \"<question id>\", answer)` "
-              "with a letter such as `\"b\"`, letters such as `\"a, c\"`, or a number.")
 
 
 def _quietly(action, *args):
-    """``action(*args)`` and the texts of the progress-file warnings it gave, shown in the widgets, not on stderr."""
+    """``action(*args)`` and the texts of its warnings (shown in the widgets, not on stderr)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", store.ProgressFileWarning)
-        result = action(*args)
-    for warning in caught:
-        if not issubclass(warning.category, store.ProgressFileWarning):
-            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
-    return result, [str(w.message) for w in caught if issubclass(w.category, store.ProgressFileWarning)]
+        return action(*args), [str(w.message) for w in caught]
 
 
 def _panel(markdown, colour):
@@ -49,29 +40,26 @@ def _panel(markdown, colour):
 
 
 class QuestionView:
-    """One question's widgets. ``answer_widget``: the ``RadioButtons`` (value: option index or None), the
-    ``VBox`` of ``option_widgets`` checkboxes, or the ``Text`` box; ``check_button.click()`` grades, saves
-    and fills ``feedback``; ``state``: None (not checked), True or False."""
+    """One question's widgets; ``state``: None (not checked), True or False."""
 
     def __init__(self, number, question, quiz):
         self.question, self.quiz, self.state = question, quiz, None
         spec, make = question.spec, quiz.make
-        origin = f" *(from {question.origin})*" if question.origin != quiz.bank.name else ""
-        self.prompt = make(widgets.HTMLMath, markdown_to_html(f"**{number}.** {spec['prompt']}{origin}\n\n"
-                                                              f"*{kind_hint(spec)}*"), css="bn-quiz-prompt")
+        self.prompt = make(widgets.HTMLMath, markdown_to_html(question_markdown(number, question, options=False)),
+                           css="bn-quiz-prompt")
         labels = [f"({LETTERS[i]}) {plain_label(option['text'])}" for i, option in enumerate(spec.get("options", []))]
-        if spec["kind"] == "single":
+        if spec["kind"] == "multiple":
+            self.answer_widget = make(widgets.VBox, [make(widgets.Checkbox, value=False, description=label,
+                                                          indent=False, layout={"width": "auto"}, css="bn-quiz-option")
+                                                     for label in labels])
+        elif spec["kind"] == "single":
             self.answer_widget = make(widgets.RadioButtons, options=[(label, i) for i, label in enumerate(labels)],
                                       value=None, layout={"width": "auto"}, css="bn-quiz-option")
-            self.option_widgets = [self.answer_widget]
-        elif spec["kind"] == "multiple":
-            self.option_widgets = [make(widgets.Checkbox, value=False, description=label, indent=False,
-                                        layout={"width": "auto"}, css="bn-quiz-option") for label in labels]
-            self.answer_widget = make(widgets.VBox, self.option_widgets)
         else:
             self.answer_widget = make(widgets.Text, placeholder="a number, e.g. 0.25", description="Answer:",
                                       layout={"width": "320px"}, css="bn-quiz-option")
-            self.option_widgets = [self.answer_widget]
+        multiple = spec["kind"] == "multiple"
+        self.option_widgets = self.answer_widget.children if multiple else (self.answer_widget,)
         self.check_button = make(widgets.Button, description="Check", tooltip="Check this answer and save it",
                                  button_style="primary", css="bn-quiz-check")
         self.check_button.on_click(self.check)
@@ -83,7 +71,7 @@ class QuestionView:
         self.box = make(widgets.VBox, children, layout={"margin": "0 0 18px 0"}, css="bn-quiz-question")
 
     def check(self, _button=None):
-        """Grade, save and show the feedback; every problem ends up in the feedback area, never as a traceback."""
+        """Grade, save and show the feedback; every problem ends up there, never as a traceback."""
         multiple = self.question.kind == "multiple"
         try:
             result = grade(self.question.spec, [i for i, box in enumerate(self.option_widgets) if box.value]
@@ -97,10 +85,12 @@ class QuestionView:
             notes = _quietly(store.record, self.quiz.bank.name, self.question.key, result.answer, result.correct)[1]
         except Exception as error:  # a bug must not hide the feedback
             notes = [f"Your answer could not be saved ({type(error).__name__}: {error})."]
-        self.state = result.correct
-        self.feedback.value = _panel(result.markdown() + "".join(f"\n\n⚠ {note}" for note in notes),
-                                     _COLOURS[result.correct])
+        self.show(result, after="".join(f"\n\n⚠ {note}" for note in notes))
         self.quiz.update_score()
+
+    def show(self, result, before="", after=""):
+        self.state = result.correct
+        self.feedback.value = _panel(before + result.markdown() + after, _COLOURS[result.correct])
 
     def restore(self, record):
         """Show a saved answer again, graded against the question as it is now."""
@@ -113,14 +103,10 @@ class QuestionView:
                 box.value = i in result.answer
         else:
             self.answer_widget.value = result.answer if self.question.kind == "single" else format_number(result.answer)
-        self.state = result.correct
-        attempts = record.get("attempts", 1)
-        note = f"*Your saved answer ({attempts} check{'s' if attempts != 1 else ''} so far).*"
-        self.feedback.value = _panel(f"{note}\n\n{result.markdown()}", _COLOURS[result.correct])
+        self.show(result, before=f"*Your saved answer ({plural(record.get('attempts', 1), 'check')} so far).*\n\n")
 
 
 class QuizView:
-    """A bank as widgets: ``widget`` (the box), ``questions`` (:class:`QuestionView`), ``score``, ``notice``."""
 
     def __init__(self, bank, classroom=False):
         self.bank, self.classroom, self._displayed_at = bank, classroom, None
@@ -146,8 +132,7 @@ class QuizView:
         self.update_score()
 
     def make(self, kind, *args, css=None, layout=None, **kwargs):
-        """A widget sharing one Layout per layout and one style per kind with the rest of the quiz (a model
-        each would put some 150 KB of identical widget state per quiz in a saved notebook)."""
+        """A widget sharing Layout and style models with the rest of the quiz (~150 KB less per saved quiz)."""
         key = tuple(sorted((layout or {}).items()))
         if key not in self._layouts:
             self._layouts[key] = widgets.Layout(**dict(key))
@@ -173,8 +158,7 @@ class QuizView:
         return f"<quiz {self.bank.name}: {self.correct}/{self.total} correct, {self.answered} answered>"
 
     def _ipython_display_(self):
-        """The widgets, with Markdown and plain-text copies for viewers without widgets; not twice in a cell
-        (``quiz.show`` displays the view and returns it, which may also be the cell's value)."""
+        """The widgets, plus Markdown and plain text for viewers without widgets; once per cell."""
         from IPython import get_ipython
         from IPython.display import display
 
@@ -183,8 +167,7 @@ class QuizView:
             return
         self._displayed_at = count
         bundle = self.widget._repr_mimebundle_()
-        hint = _TEXT_HINT.format(name=self.bank.name)
-        bundle["text/markdown"] = bank_markdown(self.bank, show_keys=True, footer=hint)
+        bundle["text/markdown"] = bank_markdown(self.bank, show_keys=True, footer=answer_hint(self.bank.name))
         bundle["text/plain"] = (f"Quiz {self.bank.name} ({self.total} questions): the widgets need JupyterLab; "
                                 f"in a console use quiz.text({self.bank.name!r}) and quiz.answer(...).")
         display(bundle, raw=True)
