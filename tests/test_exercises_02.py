@@ -1,5 +1,8 @@
 """bn_course.exercises, notebook 02: the forward, find-the-bug and backward checkers, right and wrong answers."""
 
+from pathlib import Path
+
+import nbformat
 import numpy as np
 import pytest
 
@@ -239,22 +242,16 @@ def test_keras_fact_stated_in_notebook_02_wrong_axis_on_channels_first():
 # --------------------------------------------------------------------------- find the bug
 
 
-def colleague_backward(dy, x, gamma, eps=1e-3, axis=-1):
-    """The notebook's buggy code: m = x.shape[0] and dgamma from x - mu."""
-    axis = axis % x.ndim
-    axes = tuple(a for a in range(x.ndim) if a != axis)
-    shape = [1] * x.ndim
-    shape[axis] = x.shape[axis]
-    m = x.shape[0]
-    mu = x.mean(axis=axes, keepdims=True)
-    inv = 1.0 / np.sqrt(x.var(axis=axes, keepdims=True) + eps)
-    x_hat = (x - mu) * inv
-    dy_mean = dy.sum(axis=axes, keepdims=True) / m
-    dy_xhat_mean = (dy * x_hat).sum(axis=axes, keepdims=True) / m
-    dx = np.reshape(gamma, shape) * inv * (dy - dy_mean - x_hat * dy_xhat_mean)
-    dgamma = (dy * (x - mu)).sum(axis=axes)
-    dbeta = dy.sum(axis=axes)
-    return dx, dgamma, dbeta
+def _colleague_backward():
+    """The buggy function exactly as notebook 02 gives it (m = x.shape[0], dgamma from x - mu)."""
+    notebook = nbformat.read(Path(__file__).resolve().parent.parent / "notebooks" / "02_numpy_formula.ipynb", 4)
+    source = next(c.source for c in notebook.cells if c.source.startswith("def colleague_backward("))
+    namespace = {"np": np}
+    exec(source, namespace)
+    return namespace["colleague_backward"]
+
+
+colleague_backward = _colleague_backward()
 
 
 def _variant(m_rule="right", dgamma_rule="right"):

@@ -89,20 +89,19 @@ tf = GIVEN["tf"]
 keras = GIVEN["keras"]
 
 
-def step_fixed(model, optimizer, xb, yb):
-    with tf.GradientTape() as tape:
-        loss = loss_fn(yb, model(xb, training=True))
-    gradients = tape.gradient(loss, model.trainable_variables)
-    optimizer.apply_gradients(zip(gradients, model.trainable_variables))
-    return loss
+def _step_with(training):
+    """The notebook's train step, with the model called as ``model(xb, training=training)``."""
+    def step(model, optimizer, xb, yb):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(yb, model(xb, training=training))
+        gradients = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+        return loss
+    return step
 
 
-def step_training_false(model, optimizer, xb, yb):
-    with tf.GradientTape() as tape:
-        loss = loss_fn(yb, model(xb, training=False))
-    gradients = tape.gradient(loss, model.trainable_variables)
-    optimizer.apply_gradients(zip(gradients, model.trainable_variables))
-    return loss
+step_fixed = _step_with(True)
+step_training_false = _step_with(False)
 
 
 def step_twice(model, optimizer, xb, yb):
