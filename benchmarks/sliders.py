@@ -1,7 +1,7 @@
 """Section 2: every slider explorer's update latency (compute + redraw), p50 and p95.
 
 Explorers are found generically: every ``bn_course.explore_*`` module's subclass of
-:class:`bn_course.widgets.Explorer`, built with its defaults, or as its notebook builds it
+:class:`bn_course.explore.widgets.Explorer`, built with its defaults, or as its notebook builds it
 when the constructor needs data (:data:`FACTORIES`). Each control in ``explorer.sliders``
 is moved through values spread across its whole range (a slider swept end to end and
 back, a selection cycled, a checkbox toggled); setting ``.value`` runs the explorer's
@@ -32,28 +32,28 @@ def _depth_explorer(module):
 
 
 #: Explorers whose constructor needs data: module name -> function(module) -> explorer.
-FACTORIES = {"bn_course.explore_depth": _depth_explorer}
+FACTORIES = {"bn_course.explore.depth": _depth_explorer}
 
 
 def discover():
-    """``[(label, factory)]`` for every Explorer subclass in a ``bn_course.explore_*`` module."""
-    import bn_course
-    from bn_course.widgets import Explorer
+    """``[(label, factory)]`` for every Explorer subclass in a ``bn_course.explore`` module."""
+    import bn_course.explore
+    from bn_course.explore.widgets import Explorer
 
     found = []
-    for info in sorted(pkgutil.iter_modules(bn_course.__path__), key=lambda i: i.name):
-        if not info.name.startswith("explore_"):
+    for info in sorted(pkgutil.iter_modules(bn_course.explore.__path__), key=lambda i: i.name):
+        if info.name == "widgets":
             continue
-        name = f"bn_course.{info.name}"
+        name = f"bn_course.explore.{info.name}"
         try:
             module = importlib.import_module(name)
         except Exception as error:  # a module being written right now: report it, measure the rest
-            found.append((info.name, _failing(error)))
+            found.append((f"explore.{info.name}", _failing(error)))
             continue
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if issubclass(cls, Explorer) and cls is not Explorer and cls.__module__ == name:
                 factory = (lambda m=module: FACTORIES[m.__name__](m)) if name in FACTORIES else cls
-                found.append((f"{info.name}.{cls.__name__}", factory))
+                found.append((f"explore.{info.name}.{cls.__name__}", factory))
     return found
 
 

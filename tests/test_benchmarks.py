@@ -52,7 +52,7 @@ def test_move_values_cover_the_range_and_always_change_the_value():
 def test_every_explorer_is_found_and_measured():
     found = sliders.discover()
     labels = [label for label, _ in found]
-    for name in ("explore_formula", "explore_momentum", "explore_batch_size"):
+    for name in ("explore.formula", "explore.momentum", "explore.batch_size", "explore.depth"):
         assert any(label.startswith(name + ".") for label in labels), labels
     rows = _check(sliders.run(1, moves=2), "2 sliders")
     assert not any(row.figure == "not measured" for row in rows), [r.baseline for r in rows]

@@ -1,9 +1,9 @@
-"""bn_course.explore_batch_size: the 1/sqrt(B) laws, and the slider driving the figure."""
+"""bn_course.explore.batch_size: the 1/sqrt(B) laws, and the slider driving the figure."""
 
 import numpy as np
 import pytest
 
-from bn_course.explore_batch_size import (BATCH_SIZES, BatchSizeExplorer, batch_size_curves, batch_statistics,
+from bn_course.explore.batch_size import (BATCH_SIZES, BatchSizeExplorer, batch_size_curves, batch_statistics,
                                          digit_features)
 
 

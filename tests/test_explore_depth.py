@@ -1,9 +1,9 @@
-"""bn_course.explore_depth: saturation, the deep-MLP statistics (incl. a gradient check) and the explorer."""
+"""bn_course.explore.depth: saturation, the deep-MLP statistics (incl. a gradient check) and the explorer."""
 
 import numpy as np
 import pytest
 
-from bn_course import explore_depth as ed
+from bn_course.explore import depth as ed
 from bn_course.data import load_digits
 from bn_course.gradcheck import numerical_gradient, rel_error
 

@@ -1,9 +1,9 @@
-"""bn_course.explore_formula: the compute function's promises and the explorer's controls."""
+"""bn_course.explore.formula: the compute function's promises and the explorer's controls."""
 
 import numpy as np
 import pytest
 
-from bn_course.explore_formula import (
+from bn_course.explore.formula import (
     HIST_EDGES,
     FormulaExplorer,
     example_features,

@@ -1,11 +1,11 @@
-"""bn_course.explore_momentum: the warm-up compute function and the explorer's controls."""
+"""bn_course.explore.momentum: the warm-up compute function and the explorer's controls."""
 
 import math
 
 import numpy as np
 import pytest
 
-from bn_course.explore_momentum import (
+from bn_course.explore.momentum import (
     MomentumExplorer,
     batch_stream,
     ema,

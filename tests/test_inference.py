@@ -29,7 +29,7 @@ def _randomize_bn(model, seed=0):
 
 
 def test_importing_the_numpy_parts_does_not_load_tensorflow():
-    code = ("import sys, bn_course.inference, bn_course.explore_momentum; "
+    code = ("import sys, bn_course.inference, bn_course.explore.momentum; "
             "assert 'tensorflow' not in sys.modules, 'TensorFlow was imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -91,7 +91,7 @@ def test_statistic_labels_count_the_means():
 
 
 def test_plot_statistic_groups_titles_count_the_means():
-    from bn_course.widgets import new_figure
+    from bn_course.explore.widgets import new_figure
 
     _, axes = new_figure(ncols=4)
     plot_statistic_groups(axes, batch_size=4, channels=6, groups=2)

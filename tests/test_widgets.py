@@ -1,8 +1,8 @@
-"""bn_course.widgets: sliders carry their CSS classes; the blitted picture equals a full draw."""
+"""bn_course.explore.widgets: sliders carry their CSS classes; the blitted picture equals a full draw."""
 
 import numpy as np
 
-from bn_course.widgets import Explorer, new_figure, slider
+from bn_course.explore.widgets import Explorer, new_figure, slider
 
 
 class _LineExplorer(Explorer):
@@ -45,7 +45,7 @@ def test_blit_matches_a_full_draw_and_invalidate_redraws_the_background():
 def test_any_control_gets_the_course_style_and_css_classes():
     import ipywidgets as widgets
 
-    from bn_course.widgets import control
+    from bn_course.explore.widgets import control
 
     box = control(widgets.Checkbox, "checkbox", "bn", value=True, description="batch normalization")
     assert {"bn-checkbox", "bn-checkbox-bn"} <= set(box._dom_classes)
@@ -61,7 +61,7 @@ def test_new_figure_takes_a_layout_engine():
 def test_buttons_sit_above_the_figure_and_set_values_redraws_once():
     import ipywidgets as widgets
 
-    from bn_course.widgets import control
+    from bn_course.explore.widgets import control
 
     class Counting(Explorer):
         def __init__(self):

@@ -11,14 +11,17 @@ from bn_course.exercises import (beyond_batchnorm, keras_integration, numpy_form
                                  training_vs_inference, why_batchnorm)
 from bn_course.exercises.beyond_batchnorm import check_group_norm
 from bn_course.exercises.common import Exercise, solution_markdown
-from bn_course.exercises.numpy_formula import check_backward, check_forward
+from bn_course.exercises.keras_integration import check_fixed_cnn, check_redundant_biases
+from bn_course.exercises.numpy_formula import check_backward, check_find_the_bug, check_forward
 from bn_course.exercises.review import check_convert_bn
 from bn_course.exercises.tf_custom_layer import check_layer_call
-from bn_course.exercises.training_vs_inference import check_ema_steps, check_fold_dense
+from bn_course.exercises.training_vs_inference import check_custom_loop, check_ema_steps, check_fold_dense
+from bn_course.exercises.why_batchnorm import check_batch_norm_fix
 
-__all__ = ["check_forward", "check_backward", "check_layer_call", "check_ema_steps", "check_fold_dense",
-           "check_group_norm", "check_convert_bn",
-           "Exercise", "EXERCISES", "find_exercise", "show_solution"]
+# Notebooks import every checker from here: `from bn_course.exercises import check_forward, show_solution`.
+__all__ = ["check_batch_norm_fix", "check_forward", "check_find_the_bug", "check_backward", "check_layer_call",
+           "check_redundant_biases", "check_fixed_cnn", "check_ema_steps", "check_custom_loop", "check_fold_dense",
+           "check_group_norm", "check_convert_bn", "Exercise", "EXERCISES", "find_exercise", "show_solution"]
 
 # Every exercise in course order (the modules are listed here in notebook order).
 EXERCISES = [exercise for module in (why_batchnorm, numpy_formula, tf_custom_layer, keras_integration,

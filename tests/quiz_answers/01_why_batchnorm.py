@@ -4,7 +4,7 @@ from math import atanh, erf, sqrt
 
 import numpy as np
 
-from bn_course.explore_depth import activate, saturated_share
+from bn_course.explore.depth import activate, saturated_share
 from bn_course.numpy_bn import batch_norm_backward, batch_norm_forward
 
 

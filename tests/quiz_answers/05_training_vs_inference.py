@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from bn_course.explore_momentum import ema, steps_to_within
+from bn_course.explore.momentum import ema, steps_to_within
 from bn_course.inference import fold_batchnorm_weights
 
 BATCH = np.array([1.0, 2.0, 3.0, 6.0])  # one channel, four values

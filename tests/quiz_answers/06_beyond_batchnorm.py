@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from bn_course.explore_batch_size import batch_statistics
+from bn_course.explore.batch_size import batch_statistics
 
 
 def _keras():

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from bn_course.validation import check_momentum
-from bn_course.widgets import Explorer, new_figure, slider
+from bn_course.explore.widgets import Explorer, new_figure, slider
 
 __all__ = ["batch_stream", "ema", "steps_to_within", "warmup_state", "MomentumExplorer"]
 

@@ -12,7 +12,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from bn_course.numpy_bn import batch_norm
-from bn_course.widgets import Explorer, control, new_figure, slider
+from bn_course.explore.widgets import Explorer, control, new_figure, slider
 
 __all__ = ["example_features", "identity_point", "formula_state", "FormulaExplorer", "HIST_EDGES"]
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from bn_course.data import load_digits, standardize
 from bn_course.numpy_bn import batch_norm, batch_norm_inference
-from bn_course.widgets import Explorer, control, new_figure
+from bn_course.explore.widgets import Explorer, control, new_figure
 
 __all__ = ["digit_features", "batch_statistics", "batch_size_curves", "BatchSizeExplorer", "BATCH_SIZES"]
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from bn_course.env import one_blas_thread
 from bn_course.numpy_bn import batch_norm_backward, batch_norm_forward
-from bn_course.widgets import Explorer, control, new_figure, slider
+from bn_course.explore.widgets import Explorer, control, new_figure, slider
 
 __all__ = ["ACTIVATIONS", "SATURATION_THRESHOLD", "HIST_BINS", "activate", "saturated_share", "base_weights",
            "DepthStats", "depth_statistics", "DepthExplorer"]
