@@ -25,7 +25,7 @@ test: $(INSTALLED)
 
 ## notebooks: re-execute every notebook top to bottom in a fresh kernel and save its outputs
 notebooks: $(INSTALLED)
-	$(PY) -m bn_course.navigation
+	$(PY) -m tools.add_navigation
 	for nb in $(NOTEBOOKS); do \
 	  MPLBACKEND=module://matplotlib_inline.backend_inline BN_COURSE_PROGRESS=$$(mktemp -d)/progress.json \
 	  $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \

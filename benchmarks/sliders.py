@@ -1,6 +1,6 @@
 """Section 2: every slider explorer's update latency (compute + redraw), p50 and p95.
 
-Explorers are found generically: every ``bn_course.explore_*`` module's subclass of
+Explorers are found generically: every ``bn_course.explore`` module's subclass of
 :class:`bn_course.explore.widgets.Explorer`, built with its defaults, or as its notebook builds it
 when the constructor needs data (:data:`FACTORIES`). Each control in ``explorer.sliders``
 is moved through values spread across its whole range (a slider swept end to end and
@@ -21,7 +21,8 @@ MIN_MOVES = 50
 
 
 def _depth_explorer(module):
-    """As notebook 01 builds it: its probe batch, the first 256 training digits standardized per pixel."""
+    """As notebook 01 builds it: its probe batch, the first 256 training digits standardized per pixel with the
+    training set's float32 statistics (``bn_course.data.standardize`` works in float64: not the same array)."""
     from bn_course.data import load_digits
 
     digits = load_digits()

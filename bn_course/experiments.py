@@ -1,8 +1,8 @@
 """The models notebook 04 teaches, for the later TensorFlow notebooks, and its parameter table.
 
 Notebook 04 writes these networks in view and checks that :func:`build_mlp` and :func:`build_cnn`
-build the same models; notebooks 05 and 06 import them from here. Imports TensorFlow, so
-``import bn_course`` stays light.
+build the same models; notebooks 05 and 06 import them from here. Imports TensorFlow (``import bn_course``
+does not import this module).
 """
 
 import numpy as np
@@ -33,12 +33,9 @@ def build_mlp(input_dim=64, hidden=(64, 64), activation="relu", bn=None, use_bia
     keras.utils.set_random_seed(seed)
     layers = [keras.Input(shape=(input_dim,))]
     for units in hidden:
-        if bn is None:
-            layers.append(keras.layers.Dense(units, activation=activation, use_bias=use_bias,
-                                             kernel_initializer=kernel_initializer))
-            continue
-        layers.append(keras.layers.Dense(units, use_bias=use_bias, kernel_initializer=kernel_initializer))
-        block = [keras.layers.BatchNormalization(momentum=momentum), keras.layers.Activation(activation)]
+        layers.append(keras.layers.Dense(units, activation=None if bn else activation, use_bias=use_bias,
+                                         kernel_initializer=kernel_initializer))
+        block = [keras.layers.BatchNormalization(momentum=momentum), keras.layers.Activation(activation)] if bn else []
         layers.extend(block if bn == "before" else block[::-1])
     layers.append(keras.layers.Dense(n_classes, activation="softmax"))
     return keras.Sequential(layers, name=name or f"mlp_bn_{bn or 'none'}")
@@ -74,10 +71,8 @@ def parameter_counts(model):
 
     BN's gamma and beta are trainable; its moving mean and variance are not.
     """
-    def size(weights):
-        return int(sum(np.prod(weight.shape) for weight in weights))
-
-    return size(model.trainable_weights), size(model.non_trainable_weights)
+    return tuple(int(sum(np.prod(w.shape) for w in weights))
+                 for weights in (model.trainable_weights, model.non_trainable_weights))
 
 
 def layer_table(model):
@@ -86,14 +81,10 @@ def layer_table(model):
     Leaves out the auto-generated layer names, which depend on the session.
     """
     rows = [("layer", "output shape", "trainable", "non-trainable")]
-    for layer in model.layers:
-        trainable, frozen = parameter_counts(layer)
-        shape = "(None, " + ", ".join(str(d) for d in layer.output.shape[1:]) + ")"
-        rows.append((type(layer).__name__, shape, f"{trainable:,}", f"{frozen:,}"))
-    trainable, frozen = parameter_counts(model)
-    rows.append(("total", "", f"{trainable:,}", f"{frozen:,}"))
+    entries = [(type(layer).__name__, str(tuple(layer.output.shape)), layer) for layer in model.layers]
+    for name, shape, counted in entries + [("total", "", model)]:
+        rows.append((name, shape, *(f"{n:,}" for n in parameter_counts(counted))))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:>{widths[3]}}" for r in rows]
-    lines.insert(1, "-" * len(lines[0]))
-    lines.insert(len(lines) - 1, "-" * len(lines[0]))
-    return "\n".join(lines)
+    rule = "-" * len(lines[0])
+    return "\n".join([lines[0], rule, *lines[1:-1], rule, lines[-1]])

@@ -10,21 +10,16 @@ Keras is imported only inside the functions that take a Keras model.
 import numpy as np
 
 from bn_course.env import import_tensorflow
-from bn_course.validation import check_channel_vector, check_eps
+from bn_course.validation import as_float_array, check_channel_vector, check_eps
 
 __all__ = ["bn_scale_shift", "fold_batchnorm_weights", "batchnorm_parameters", "fold_batchnorm"]
-
-
-def _vector(value, name, channels):
-    return check_channel_vector(value, name, channels).astype(np.float64)
 
 
 def bn_scale_shift(gamma, beta, mean, var, eps=1e-3):
     """Inference-mode BN as ``y = z * scale + shift``: ``scale = gamma / sqrt(var + eps)``,
     ``shift = beta - mean * scale``; each (C,) float64. Needs var >= 0 and var + eps > 0."""
-    channels = np.size(gamma)
-    gamma, beta, mean, var = (_vector(value, name, channels) for value, name in
-                              ((gamma, "gamma"), (beta, "beta"), (mean, "mean"), (var, "var")))
+    gamma, beta, mean, var = (check_channel_vector(value, name, np.size(gamma)).astype(np.float64)
+                              for value, name in ((gamma, "gamma"), (beta, "beta"), (mean, "mean"), (var, "var")))
     eps = check_eps(eps)
     if np.any(var < 0) or np.any(var + eps <= 0):
         raise ValueError("var must be >= 0 and var + eps > 0")
@@ -39,14 +34,13 @@ def fold_batchnorm_weights(kernel, bias, gamma, beta, mean, var, eps=1e-3):
     None (``use_bias=False``); ``gamma, beta, mean, var``: (C,). Returns ``(kernel * s, (bias - mean) * s
     + beta)`` with ``s = gamma / sqrt(var + eps)``, in the dtype of ``kernel`` (float32 for Keras).
     """
-    kernel = np.asarray(kernel)
+    kernel = as_float_array(kernel, "kernel")
     if kernel.ndim < 2:
         raise ValueError(f"kernel must have rank >= 2 with output channels last, got shape {kernel.shape}")
     channels = kernel.shape[-1]
-    scale, shift = bn_scale_shift(_vector(gamma, "gamma", channels), beta, mean, var, eps)
-    bias = np.zeros(channels) if bias is None else _vector(bias, "bias", channels)
-    dtype = kernel.dtype if np.issubdtype(kernel.dtype, np.floating) else np.float64
-    return (kernel.astype(np.float64) * scale).astype(dtype), (bias * scale + shift).astype(dtype)
+    scale, shift = bn_scale_shift(check_channel_vector(gamma, "gamma", channels), beta, mean, var, eps)
+    bias = 0.0 if bias is None else check_channel_vector(bias, "bias", channels).astype(np.float64)
+    return (kernel.astype(np.float64) * scale).astype(kernel.dtype), (bias * scale + shift).astype(kernel.dtype)
 
 
 def batchnorm_parameters(layer):
@@ -76,30 +70,24 @@ def fold_batchnorm(model):
     if not isinstance(model, keras.Sequential):
         raise TypeError(f"fold_batchnorm needs a keras.Sequential model, got {type(model).__name__}")
     linear_types = (keras.layers.Dense, keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
-    layers = list(model.layers)
-    new_layers = [keras.Input(shape=model.input_shape[1:])]
-    pending = []  # (new layer, weights) to set once the model is built
-    i = 0
-    while i < len(layers):
-        layer = layers[i]
-        nxt = layers[i + 1] if i + 1 < len(layers) else None
+    layers, copies = list(model.layers), []  # copies: (new layer, its weights), set once the model is built
+    while layers:
+        layer = layers.pop(0)
+        bn = layers[0] if layers else None
         if (type(layer) in linear_types  # exactly: not a subclass with its own call()
-                and isinstance(nxt, keras.layers.BatchNormalization)
+                and isinstance(bn, keras.layers.BatchNormalization)
                 and keras.activations.serialize(layer.activation) in ("linear", None)
-                and nxt.axis in (-1, len(nxt.input.shape) - 1)):
-            bn = batchnorm_parameters(nxt)
-            bias = layer.bias.numpy() if layer.use_bias else None
-            weights = fold_batchnorm_weights(layer.kernel.numpy(), bias, bn["gamma"], bn["beta"],
-                                             bn["moving_mean"], bn["moving_variance"], bn["epsilon"])
-            new = layer.__class__.from_config({**layer.get_config(), "use_bias": True, "name": f"{layer.name}_folded"})
-            pending.append((new, list(weights)))
-            i += 2
+                and bn.axis in (-1, len(bn.input.shape) - 1)):
+            stats = batchnorm_parameters(layers.pop(0))
+            weights = fold_batchnorm_weights(layer.kernel.numpy(), layer.bias.numpy() if layer.use_bias else None,
+                                             stats["gamma"], stats["beta"], stats["moving_mean"],
+                                             stats["moving_variance"], stats["epsilon"])
+            config = {**layer.get_config(), "use_bias": True, "name": f"{layer.name}_folded"}
         else:
-            new = layer.__class__.from_config(layer.get_config())
-            pending.append((new, layer.get_weights()))
-            i += 1
-        new_layers.append(new)
-    folded = keras.Sequential(new_layers, name=f"{model.name}_folded")
-    for new, weights in pending:
+            config, weights = layer.get_config(), layer.get_weights()
+        copies.append((layer.__class__.from_config(config), list(weights)))
+    folded = keras.Sequential([keras.Input(shape=model.input_shape[1:]), *(new for new, _ in copies)],
+                              name=f"{model.name}_folded")
+    for new, weights in copies:
         new.set_weights(weights)
     return folded

@@ -1,20 +1,13 @@
-"""The course map and the prev/contents/next links in every notebook.
+"""The course map: the notebooks in learning order (notebook 00 shows it; the tests walk it).
 
-``NOTEBOOKS`` is the one list of notebooks in learning order. ``python -m bn_course.navigation``
-rewrites the two navigation cells of every notebook (after the title and at the very end, found by
-their marker comment, so it can be re-run safely); ``--check`` only reports stale ones (for the tests).
+``python -m tools.add_navigation`` writes every notebook's prev/contents/next links from it.
 """
 
-import argparse
-import sys
-from pathlib import Path
+from bn_course.paths import course_root
 
-from bn_course.paths import course_path, course_root
+__all__ = ["NOTEBOOKS", "NOTEBOOK_DIR"]
 
-__all__ = ["NOTEBOOKS", "NOTEBOOK_DIR", "nav_markdown", "update_notebook", "main"]
-
-# Where the notebooks are (None outside the course folder; `main` then says how to fix that).
-NOTEBOOK_DIR = course_root() / "notebooks" if course_root() else None
+NOTEBOOK_DIR = course_root() / "notebooks" if course_root() else None  # None outside the course folder
 
 NOTEBOOKS = [
     ("00_start_here", "Start here"),
@@ -26,63 +19,3 @@ NOTEBOOKS = [
     ("06_beyond_batchnorm", "Beyond batch normalization"),
     ("07_review", "Review"),
 ]
-
-MARKER_TOP, MARKER_BOTTOM = "<!-- bn-course-nav:top -->", "<!-- bn-course-nav:bottom -->"
-
-
-def nav_markdown(stem, marker):
-    """The navigation line for notebook ``stem``: previous | contents | next."""
-    index = [name for name, _ in NOTEBOOKS].index(stem)  # ValueError for a notebook missing from NOTEBOOKS
-    parts = ["[Contents](00_start_here.ipynb#Course-map)"]
-    if index > 0:
-        prev_stem, prev_title = NOTEBOOKS[index - 1]
-        parts.insert(0, f"[&larr; {prev_stem[:2]} {prev_title}]({prev_stem}.ipynb)")
-    if index + 1 < len(NOTEBOOKS):
-        next_stem, next_title = NOTEBOOKS[index + 1]
-        parts.append(f"[{next_stem[:2]} {next_title} &rarr;]({next_stem}.ipynb)")
-    return f"{marker}\n" + " &nbsp;|&nbsp; ".join(parts)
-
-
-def _is_nav(cell):
-    return cell.cell_type == "markdown" and cell.source.startswith((MARKER_TOP, MARKER_BOTTOM))
-
-
-def update_notebook(path, check=False):
-    """Put one notebook's navigation cells right after its first (title) cell and at its end.
-
-    Returns True if the notebook was (or, with ``check``, would be) changed.
-    """
-    import nbformat
-
-    path = Path(path)
-    notebook = nbformat.read(path, as_version=4)
-    current = {cell.source: cell for cell in notebook.cells if _is_nav(cell)}  # kept when still right
-    top, bottom = (current.get(source) or nbformat.v4.new_markdown_cell(source, id=f"nav-{where}")
-                   for where, source in (("top", nav_markdown(path.stem, MARKER_TOP)),
-                                         ("bottom", nav_markdown(path.stem, MARKER_BOTTOM))))
-    others = [cell for cell in notebook.cells if not _is_nav(cell)]
-    cells = [*others[:1], top, *others[1:], bottom]
-    changed = cells != notebook.cells
-    if changed and not check:
-        notebook.cells = cells
-        nbformat.write(notebook, path)
-    return changed
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="report stale links, change nothing")
-    check = parser.parse_args(argv).check
-    folder = course_path("notebooks")
-    paths = [folder / f"{stem}.ipynb" for stem, _ in NOTEBOOKS]
-    stale = [path.name for path in paths if path.exists() and update_notebook(path, check=check)]
-    if check and stale:
-        print(f"navigation links missing or stale in: {', '.join(stale)}\nrun: python -m bn_course.navigation")
-        return 1
-    if not check:
-        print(f"navigation updated in {len(stale)} notebook(s)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

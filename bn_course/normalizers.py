@@ -34,15 +34,14 @@ def _normalize(x, axes, eps):
     return centered / np.sqrt(np.mean(centered * centered, axis=axes, keepdims=True) + eps)
 
 
-def _param(value, name, shape, default):
-    """``value`` (None: ``default``) reshaped to ``shape``, or a ValueError naming it."""
+def _param(value, name, x, axes, default):
+    """``value`` (None: ``default``) of shape ``x.shape[axes]``, reshaped to broadcast against ``x``."""
     if value is None:
         return default
-    array = as_float_array(value, name)
-    if array.size != int(np.prod(shape)):
-        sizes = tuple(s for s in shape if s != 1) or (1,)
-        raise ValueError(f"{name} has {array.size} values but must have shape {sizes}")
-    return array.reshape(shape)
+    array, sizes = as_float_array(value, name), tuple(x.shape[a] for a in axes)
+    if array.shape != sizes:
+        raise ValueError(f"{name} must have shape {sizes}, got shape {array.shape}")
+    return array.reshape([x.shape[a] if a in axes else 1 for a in range(x.ndim)])
 
 
 def layer_norm(x, gamma=None, beta=None, eps=1e-3, axis=-1):
@@ -57,8 +56,7 @@ def layer_norm(x, gamma=None, beta=None, eps=1e-3, axis=-1):
     axes = tuple(a % x.ndim for a in np.atleast_1d(axis).tolist())
     if 0 in axes:
         raise ValueError("layer_norm normalizes within a sample: axis must not include the batch axis 0")
-    shape = [x.shape[a] if a in axes else 1 for a in range(x.ndim)]
-    return _normalize(x, axes, eps) * _param(gamma, "gamma", shape, 1.0) + _param(beta, "beta", shape, 0.0)
+    return _normalize(x, axes, eps) * _param(gamma, "gamma", x, axes, 1.0) + _param(beta, "beta", x, axes, 0.0)
 
 
 def group_norm(x, gamma=None, beta=None, groups=32, eps=1e-3):
@@ -71,15 +69,13 @@ def group_norm(x, gamma=None, beta=None, groups=32, eps=1e-3):
     x, eps = as_float_array(x, "x"), check_eps(eps)
     if x.ndim < 2:
         raise ValueError(f"x must have a batch axis and a channel axis (rank >= 2), got shape {x.shape}")
-    channels = x.shape[-1]
     if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ValueError(f"groups must be a positive integer, got {groups!r}")
-    if channels % groups:
-        raise ValueError(f"groups={groups} must divide the number of channels C={channels}")
-    grouped = x.reshape(*x.shape[:-1], groups, channels // groups)      # (N, ..., G, C/G)
-    axes = tuple(range(1, x.ndim - 1)) + (x.ndim,)                      # all but N and G
-    y = _normalize(grouped, axes, eps).reshape(x.shape)
-    return y * _param(gamma, "gamma", (channels,), 1.0) + _param(beta, "beta", (channels,), 0.0)
+    if x.shape[-1] % groups:
+        raise ValueError(f"groups={groups} must divide the number of channels C={x.shape[-1]}")
+    grouped = x.reshape(*x.shape[:-1], groups, -1)                      # (N, ..., G, C/G)
+    y = _normalize(grouped, tuple(range(1, x.ndim - 1)) + (x.ndim,), eps).reshape(x.shape)  # all axes but N, G
+    return y * _param(gamma, "gamma", x, (x.ndim - 1,), 1.0) + _param(beta, "beta", x, (x.ndim - 1,), 0.0)
 
 
 def instance_norm(x, gamma=None, beta=None, eps=1e-3):

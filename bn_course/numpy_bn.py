@@ -2,47 +2,33 @@
 
 Conventions shared by every function here:
 
-* ``axis`` is the feature (channel) axis that is *kept*, as in
-  ``keras.layers.BatchNormalization(axis=...)``: ``axis=-1`` for (N, D) and
-  (N, H, W, C) inputs, ``axis=1`` for (N, C, H, W). Statistics are taken over
+* ``axis`` is the feature (channel) axis that is *kept*, as in ``keras.layers.BatchNormalization(axis=...)``:
+  ``axis=-1`` for (N, D) and (N, H, W, C) inputs, ``axis=1`` for (N, C, H, W). Statistics are taken over
   every other axis, so for (N, H, W, C) each channel is averaged over N*H*W values.
-* The variance is the *biased* one (divide by m, not m - 1), as Keras uses both
-  to normalize and to update the moving variance.
-* Moving statistics follow Keras: ``moving = moving * momentum + batch * (1 - momentum)``,
-  so ``momentum=0.99`` keeps 99 % of the old value (PyTorch's ``momentum=0.1``
-  weights the *new* value instead).
-* Inputs are never modified in place; ``gamma``, ``beta`` and the statistics have
-  shape (C,) where C = x.shape[axis].
+* The variance is the *biased* one (divide by m, not m - 1), as Keras uses both to normalize and to
+  update the moving variance.
+* Moving statistics follow Keras: ``moving = moving * momentum + batch * (1 - momentum)``, so
+  ``momentum=0.99`` keeps 99 % of the old value (PyTorch's ``momentum=0.1`` weights the *new* value instead).
+* Inputs are never modified in place; ``gamma``, ``beta`` and the statistics have shape (C,), C = x.shape[axis].
 """
 
 import numpy as np
 
 from bn_course.validation import as_float_array, check_axis, check_channel_vector, check_eps, check_momentum
 
-__all__ = [
-    "batch_norm",
-    "batch_norm_forward",
-    "batch_norm_backward",
-    "batch_norm_inference",
-    "update_moving",
-]
+__all__ = ["batch_norm", "batch_norm_forward", "batch_norm_backward", "batch_norm_inference", "update_moving"]
 
 
 def _prepare(x, gamma, beta, eps, axis):
-    """Validate the common arguments; return (x, gamma, beta, eps, axis, reduce_axes, shape)."""
+    """Validate the common arguments; return (x, gamma, beta, eps, axis, reduce_axes, broadcast shape)."""
     x = as_float_array(x, "x")
     if x.ndim < 2:
         raise ValueError(f"x must have a batch axis and a feature axis (rank >= 2), got shape {x.shape}")
     axis = check_axis(axis, x.ndim, x.shape)
-    channels = x.shape[axis]
-    gamma = check_channel_vector(gamma, "gamma", channels)
-    beta = check_channel_vector(beta, "beta", channels)
-    eps = check_eps(eps)
-    reduce_axes = tuple(a for a in range(x.ndim) if a != axis)
-    # Shape that broadcasts a (C,) vector against x along the kept axis.
-    broadcast_shape = [1] * x.ndim
-    broadcast_shape[axis] = channels
-    return x, gamma, beta, eps, axis, reduce_axes, tuple(broadcast_shape)
+    gamma = check_channel_vector(gamma, "gamma", x.shape[axis])
+    beta = check_channel_vector(beta, "beta", x.shape[axis])
+    shape = tuple(x.shape[a] if a == axis else 1 for a in range(x.ndim))  # broadcasts a (C,) vector against x
+    return x, gamma, beta, check_eps(eps), axis, tuple(a for a in range(x.ndim) if a != axis), shape
 
 
 def batch_norm_forward(x, gamma, beta, eps=1e-3, axis=-1):
@@ -72,18 +58,8 @@ def batch_norm_forward(x, gamma, beta, eps=1e-3, axis=-1):
     inv_std = 1.0 / np.sqrt(var + eps)
     x_hat = centered * inv_std.reshape(shape)
     y = gamma.reshape(shape) * x_hat + beta.reshape(shape)
-    cache = {
-        "x_hat": x_hat,
-        "inv_std": inv_std,
-        "gamma": gamma,
-        "mean": mean,
-        "var": var,
-        "eps": eps,
-        "axis": axis,
-        "reduce_axes": reduce_axes,
-        "shape": shape,
-    }
-    return y, cache
+    return y, dict(x_hat=x_hat, inv_std=inv_std, gamma=gamma, mean=mean, var=var, eps=eps, axis=axis,
+                   reduce_axes=reduce_axes, shape=shape)
 
 
 def batch_norm(x, gamma, beta, eps=1e-3, axis=-1):
@@ -135,9 +111,8 @@ def batch_norm_inference(x, gamma, beta, moving_mean, moving_var, eps=1e-3, axis
     ``moving_var`` must be >= 0. Returns ``y`` with the shape of ``x``.
     """
     x, gamma, beta, eps, axis, _, shape = _prepare(x, gamma, beta, eps, axis)
-    channels = x.shape[axis]
-    moving_mean = check_channel_vector(moving_mean, "moving_mean", channels)
-    moving_var = check_channel_vector(moving_var, "moving_var", channels)
+    moving_mean = check_channel_vector(moving_mean, "moving_mean", x.shape[axis])
+    moving_var = check_channel_vector(moving_var, "moving_var", x.shape[axis])
     if np.any(moving_var < 0):
         raise ValueError("moving_var must be >= 0 everywhere (it is a variance)")
     inv_std = 1.0 / np.sqrt(moving_var + eps)
@@ -152,10 +127,7 @@ def update_moving(moving, batch_stat, momentum=0.99):
     shape (usually (C,)); returns a new array, leaving both inputs untouched.
     """
     momentum = check_momentum(momentum)
-    moving = as_float_array(moving, "moving")
-    batch_stat = as_float_array(batch_stat, "batch_stat")
+    moving, batch_stat = as_float_array(moving, "moving"), as_float_array(batch_stat, "batch_stat")
     if moving.shape != batch_stat.shape:
-        raise ValueError(
-            f"moving has shape {moving.shape} but batch_stat has shape {batch_stat.shape}"
-        )
+        raise ValueError(f"moving has shape {moving.shape} but batch_stat has shape {batch_stat.shape}")
     return moving * momentum + batch_stat * (1.0 - momentum)

@@ -21,13 +21,12 @@ def as_float_array(value, name):
     return array.astype(np.result_type(array.dtype, np.float32), copy=False)
 
 
-def check_axis(axis, ndim, shape=None):
-    """``axis`` as a non-negative int for an array of rank ``ndim`` (Keras/NumPy meaning of negatives)."""
+def check_axis(axis, ndim, shape):
+    """``axis`` as a non-negative int for an input of rank ``ndim`` and ``shape`` (NumPy/Keras negatives)."""
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
         raise TypeError(f"axis must be an int, got {type(axis).__name__}")
     if not -ndim <= axis < ndim:
-        where = f" (shape {tuple(shape)})" if shape is not None else ""
-        raise ValueError(f"axis={axis} is out of range for an input of rank {ndim}{where}")
+        raise ValueError(f"axis={axis} is out of range for an input of rank {ndim} (shape {tuple(shape)})")
     return int(axis) % ndim
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from bn_course.exercises import EXERCISES, find_exercise
 from bn_course.exercises.__main__ import main
-from bn_course.exercises.common import run_check
+from bn_course.exercises.common import AsGiven, run_check
 from bn_course.navigation import NOTEBOOKS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,6 +34,10 @@ def test_verdicts():
     assert run_check("A", lambda: None).passed
     todo = run_check("A", _raise(NotImplementedError()))
     assert todo.status == "not attempted" and "Fill in" in repr(todo)
+    wrapped = run_check("A", _raise(NotImplementedError("Exception encountered when calling MyBatchNorm.call()")))
+    assert wrapped.message == todo.message  # Keras re-raises the learner's NotImplementedError with its own text
+    given = run_check("A", _raise(AsGiven("This is the code as given.")))
+    assert given.status == "not attempted" and given.message == "This is the code as given."
     wrong = run_check("A", _raise(AssertionError("mean is off by 2")))
     assert wrong.status == "failed" and "mean is off by 2" in repr(wrong)
     crash = run_check("A", _raise(ZeroDivisionError("division by zero")))

@@ -84,7 +84,7 @@ def test_right_answers_pass(answer):
     (swapped, "gamma scales and beta shifts"),
     (no_affine, "not applied"),
     (in_place, "in place"),
-    (one_value_per_unit, "one value per input value"),
+    (one_value_per_unit, "has shape (64,), not (256, 64)"),
 ])
 def test_each_mistake_is_named(wrong, hint):
     result = check_batch_norm_fix(wrong)

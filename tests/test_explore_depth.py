@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from bn_course.explore import depth as ed
-from bn_course.data import load_digits
+from bn_course.data import load_digits, standardize
 from bn_course.gradcheck import numerical_gradient, rel_error
 
 
@@ -12,9 +12,7 @@ from bn_course.gradcheck import numerical_gradient, rel_error
 def batch():
     """Notebook 01's probe batch: the first 256 training digits, standardized with the training set's statistics."""
     digits = load_digits()
-    x = digits.x_train_flat.astype(np.float64)
-    std = x.std(axis=0)
-    return (x[:256] - x.mean(axis=0)) / np.where(std > 0, std, 1.0), digits.y_train[:256]
+    return standardize(digits.x_train_flat)[:256], digits.y_train[:256]
 
 
 @pytest.fixture(scope="module")

@@ -73,6 +73,8 @@ def test_bad_arguments_are_named():
         group_norm(x, groups=0)
     with pytest.raises(ValueError, match="gamma"):
         group_norm(x, np.ones(5), groups=2)
+    with pytest.raises(ValueError, match=r"beta must have shape \(5, 6\)"):
+        layer_norm(x, beta=np.zeros(30), axis=(2, 3))
     with pytest.raises(ValueError, match="batch axis"):
         layer_norm(x, axis=(0, 1))
     with pytest.raises(ValueError, match="eps"):

@@ -10,7 +10,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from bn_course.navigation import NOTEBOOK_DIR, NOTEBOOKS, update_notebook
+from bn_course.navigation import NOTEBOOK_DIR, NOTEBOOKS
+from tools.add_navigation import update_notebook
 
 ROOT = NOTEBOOK_DIR.parent
 PRESENT = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
@@ -69,7 +70,7 @@ def test_structure_title_setup_quiz_summary(notebook):
 
 def test_navigation_links_are_current(notebook):
     path, _ = notebook
-    assert not update_notebook(path, check=True), f"{path.name}: run `python -m bn_course.navigation`"
+    assert not update_notebook(path, check=True), f"{path.name}: run `python -m tools.add_navigation`"
 
 
 def test_readme_course_map_links_every_notebook_and_marks_status():

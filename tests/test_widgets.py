@@ -1,6 +1,9 @@
 """bn_course.explore.widgets: sliders carry their CSS classes; the blitted picture equals a full draw."""
 
+import io
+
 import numpy as np
+from PIL import Image
 
 from bn_course.explore.widgets import Explorer, new_figure, slider
 
@@ -27,6 +30,8 @@ def test_slider_classes_and_redraw_on_change():
     explorer.sliders["slope"].value = -1.5
     assert explorer.last == -1.5 and explorer.readout.value == "slope -1.5"
     assert explorer.live.image.value != first and explorer.live.image.value[:4] == b"\x89PNG"
+    shown = np.asarray(Image.open(io.BytesIO(explorer.live.image.value)))  # lossless: the canvas's pixels
+    assert np.array_equal(shown, np.asarray(explorer.live.figure.canvas.buffer_rgba())[..., :3])
 
 
 def test_blit_matches_a_full_draw_and_invalidate_redraws_the_background():
@@ -53,9 +58,10 @@ def test_any_control_gets_the_course_style_and_css_classes():
     assert control(widgets.Button, "button", "reset", width="160px", description="Reset").layout.width == "160px"
 
 
-def test_new_figure_takes_a_layout_engine():
-    figure, _ = new_figure(layout="none")
-    assert figure.get_layout_engine() is None
+def test_new_figure_takes_a_layout_engine_and_subplot_options():
+    figure, axes = new_figure(ncols=2, layout="none", width_ratios=[2, 1])
+    assert figure.get_layout_engine() is None and axes.shape == (2,)
+    assert axes[0].get_position().width > 1.5 * axes[1].get_position().width
 
 
 def test_buttons_sit_above_the_figure_and_set_values_redraws_once():

@@ -1,11 +1,6 @@
-"""Exercise checkers, one module per notebook, sharing :mod:`bn_course.exercises.common`.
-
-Each ``check_*`` takes the learner's function (or class), runs it on fixed inputs that
-cover every case the exercise promises, and returns a :class:`bn_course.exercises.common.CheckResult`
-whose message names the learner's mistake. Each module registers its exercises (with a
-worked solution) in ``EXERCISES``; :func:`show_solution` reveals one in a notebook, and
-``python -m bn_course.exercises solutions [notebook]`` prints them all for instructors.
-"""
+"""Exercise checkers, one module per notebook, sharing :mod:`bn_course.exercises.common`; notebooks import them all
+from here. Each module registers its exercises with a worked solution in ``EXERCISES``, shown by :func:`show_solution`
+or, for instructors, ``python -m bn_course.exercises solutions [notebook]``."""
 
 from bn_course.exercises import (beyond_batchnorm, keras_integration, numpy_formula, review, tf_custom_layer,
                                  training_vs_inference, why_batchnorm)
@@ -18,14 +13,12 @@ from bn_course.exercises.tf_custom_layer import check_layer_call
 from bn_course.exercises.training_vs_inference import check_custom_loop, check_ema_steps, check_fold_dense
 from bn_course.exercises.why_batchnorm import check_batch_norm_fix
 
-# Notebooks import every checker from here: `from bn_course.exercises import check_forward, show_solution`.
 __all__ = ["check_batch_norm_fix", "check_forward", "check_find_the_bug", "check_backward", "check_layer_call",
            "check_redundant_biases", "check_fixed_cnn", "check_ema_steps", "check_custom_loop", "check_fold_dense",
            "check_group_norm", "check_convert_bn", "Exercise", "EXERCISES", "find_exercise", "show_solution"]
 
-# Every exercise in course order (the modules are listed here in notebook order).
 EXERCISES = [exercise for module in (why_batchnorm, numpy_formula, tf_custom_layer, keras_integration,
-                                     training_vs_inference, beyond_batchnorm, review)
+                                     training_vs_inference, beyond_batchnorm, review)  # in course order
              for exercise in module.EXERCISES]
 
 

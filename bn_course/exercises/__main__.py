@@ -4,8 +4,7 @@ or one notebook (``02_numpy_formula`` or ``02``); an unknown notebook is one lin
 import argparse
 import sys
 
-from bn_course.exercises import EXERCISES
-from bn_course.exercises.common import solution_markdown
+from bn_course.exercises import EXERCISES, solution_markdown
 from bn_course.navigation import NOTEBOOKS
 
 
@@ -29,9 +28,8 @@ def solutions(notebook=None):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bn_course.exercises", description="Exercise tools.")
-    show = parser.add_subparsers(dest="command", required=True).add_parser(
-        "solutions", help="print the worked solutions as Markdown")
-    show.add_argument("notebook", nargs="?", help="one notebook, e.g. 02_numpy_formula or 02 (default: all)")
+    parser.add_argument("command", choices=["solutions"], help="print the worked solutions as Markdown")
+    parser.add_argument("notebook", nargs="?", help="one notebook, e.g. 02_numpy_formula or 02 (default: all)")
     try:
         sys.stdout.write(solutions(parser.parse_args(argv).notebook))
     except ValueError as error:  # an unknown notebook

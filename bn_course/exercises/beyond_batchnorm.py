@@ -1,10 +1,11 @@
-"""Exercise checker for notebook 06 (beyond_batchnorm): group normalization in NumPy."""
+"""Notebook 06's checker, ``group_norm``: group normalization of (N, H, W, C) in NumPy."""
 
 import numpy as np
 
-from bn_course.exercises.common import Exercise, call_on_copies, first_matching_mistake, run_check
+from bn_course.exercises.common import Exercise, call_learner, checker, expect
 from bn_course.normalizers import group_norm
 
+TITLE = "Exercise: group normalization in NumPy"
 # (label, shape (N, H, W, C), groups, eps); per-channel offsets and scales make wrong axes give other numbers.
 _CASES = [
     ("an (N, H, W, C) = (4, 3, 3, 6) batch with groups=2", (4, 3, 3, 6), 2, 1e-3),
@@ -25,26 +26,21 @@ def _mistakes(x, gamma, beta, groups, eps):
         return x_hat.reshape(x.shape) * gamma + beta
 
     return [
-        ("the statistics include the batch axis N: group norm works within ONE sample, so a sample's output "
-         "must not depend on the other samples in the batch.", norm(grouped, (0, 1, 2, 4))),
+        ("the statistics include the batch axis N: group norm works within ONE sample, whatever the batch.",
+         norm(grouped, (0, 1, 2, 4))),
         ("one mean and variance for the whole batch: each sample and each group needs its own.", norm(x, (0, 1, 2, 3))),
-        ("the groups are not used: each channel got its own mean and variance (that is instance norm, "
-         "groups = C). One statistic must cover all the channels of a group.", norm(x, (1, 2))),
-        ("one mean and variance per sample over ALL its channels (that is layer norm, groups = 1): split the "
-         "channels into `groups` groups first.", norm(x, (1, 2, 3))),
-        ("your groups take every G-th channel (0, G, 2G, ...), but a group is a run of consecutive channels, "
-         "as in keras.layers.GroupNormalization. Check the order of the two axes you split the channels into.",
+        ("the groups are not used: one statistic per channel is instance norm (groups = C).", norm(x, (1, 2))),
+        ("one statistic per sample over ALL its channels is layer norm (groups = 1): split the channels first.",
+         norm(x, (1, 2, 3))),
+        ("your groups take every G-th channel; a group is a run of consecutive channels, as in Keras.",
          norm(x.reshape(*x.shape[:-1], -1, groups), (1, 2, 3))),
-        ("eps belongs under the square root, added to the variance, not to the standard deviation.",
+        ("eps belongs under the square root, with the variance, not added to the standard deviation.",
          norm(grouped, (1, 2, 4), eps_outside=True)),
-        ("the variance is the unbiased one (divided by m - 1); Keras divides by m, the number of values in the "
-         "group (np.var's default ddof=0).", norm(grouped, (1, 2, 4), ddof=1)),
-        ("gamma and beta are missing: the normalized values still need the per-channel scale and shift.",
-         group_norm(x, None, None, groups, eps)),
-        ("beta is missing: the normalized values still need the per-channel shift.",
-         group_norm(x, gamma, None, groups, eps)),
-        ("gamma is missing: the normalized values still need the per-channel scale.",
-         group_norm(x, None, beta, groups, eps)),
+        ("the variance is the unbiased one (ddof=1); Keras divides by m, the number of values in the group.",
+         norm(grouped, (1, 2, 4), ddof=1)),
+        ("gamma and beta are missing: apply the per-channel scale and shift.", group_norm(x, None, None, groups, eps)),
+        ("beta is missing: apply the per-channel shift.", group_norm(x, gamma, None, groups, eps)),
+        ("gamma is missing: apply the per-channel scale.", group_norm(x, None, beta, groups, eps)),
     ]
 
 
@@ -62,23 +58,17 @@ def _symptom(y, x, gamma, beta, groups, eps):
     return "the groups are centred and scaled right, yet some values differ: check how you put the shape back."
 
 
-def _check_group_norm(fn):
+@checker(TITLE)
+def check_group_norm(fn):
+    """Check ``fn(x, gamma, beta, groups, eps=1e-3)`` on (N, H, W, C) inputs against ``normalizers.group_norm``
+    on ``_CASES`` (groups=1 is layer norm, groups=C instance norm); name the mistake or the property broken."""
     for seed, (label, shape, groups, eps) in enumerate(_CASES):
         rng = np.random.default_rng(seed)
         x = rng.uniform(-3.0, 3.0, shape[-1]) + rng.uniform(0.5, 3.0, shape[-1]) * rng.normal(size=shape)
         gamma, beta = rng.uniform(0.5, 2.0, shape[-1]), rng.uniform(-1.0, 1.0, shape[-1])
-        y = np.asarray(call_on_copies(fn, label, x, gamma, beta, groups, eps=eps), dtype=np.float64)
-        assert y.shape == x.shape, f"On {label} the output has shape {y.shape}; group norm keeps x's shape {x.shape}."
-        assert np.all(np.isfinite(y)), f"On {label} the output has NaN or inf values: is eps under the square root?"
-        if not np.allclose(y, group_norm(x, gamma, beta, groups, eps), rtol=1e-6, atol=1e-6):
-            hint = first_matching_mistake(y, _mistakes(x, gamma, beta, groups, eps))
-            raise AssertionError(f"On {label}: {hint or _symptom(y, x, gamma, beta, groups, eps)}")
-
-
-def check_group_norm(fn):
-    """Check ``fn(x, gamma, beta, groups, eps=1e-3)`` on (N, H, W, C) inputs against ``normalizers.group_norm``
-    on ``_CASES`` (groups=1 is layer norm, groups=C instance norm); name the mistake or the property broken."""
-    return run_check("Exercise: group normalization in NumPy", lambda: _check_group_norm(fn))
+        y = call_learner(fn, label, x, gamma, beta, groups, eps=eps)
+        expect(label, y, group_norm(x, gamma, beta, groups, eps), _mistakes(x, gamma, beta, groups, eps),
+               lambda y: _symptom(y, x, gamma, beta, groups, eps))
 
 
 def _solution_group_norm(x, gamma, beta, groups, eps=1e-3):
@@ -91,8 +81,7 @@ def _solution_group_norm(x, gamma, beta, groups, eps=1e-3):
 
 
 EXERCISES = [Exercise(
-    "06_beyond_batchnorm", "group_norm", "Exercise: group normalization in NumPy", check_group_norm,
-    _solution_group_norm,
+    "06_beyond_batchnorm", "group_norm", TITLE, check_group_norm, _solution_group_norm,
     "Group norm shares one mean and variance among the values of *one sample* in *one group of consecutive "
     "channels*, over all H × W positions. Split the channel axis into (which group, channel in group), in that "
     "order, so channels 0 … C/G − 1 form group 0; reduce over H, W and channel-in-group with `keepdims=True`; "

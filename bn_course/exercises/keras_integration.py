@@ -1,22 +1,9 @@
-"""Exercise checkers for notebook 04 (keras_integration). Each ``check_*`` returns a CheckResult.
-
-* ``redundant-biases`` -- an idea: which layers' biases does a BN layer cancel?
-* ``find-the-bug`` -- a colleague's CNN runs and trains, but its BN layers normalize the wrong axis.
-"""
+"""Notebook 04's checkers: ``redundant-biases`` (which layers' biases does a BN layer cancel?) and ``find-the-bug``
+(a colleague's CNN runs and trains, but its BN layers normalize the wrong axis)."""
 
 import numpy as np
 
-from bn_course.env import import_tensorflow
-from bn_course.exercises.common import Exercise, call_learner, first_matching_mistake, run_check
-
-
-def _keras():
-    import_tensorflow()  # lazily: importing bn_course.exercises must not load TensorFlow
-    import keras
-    return keras
-
-
-# --------------------------------------------------------------------- exercise 1: redundant biases
+from bn_course.exercises.common import Exercise, call_learner, checker, first_matching_mistake, load_keras
 
 # Each named layer of the two test models: is its bias cancelled by BN, and why (or why not)?
 _BIAS_REASONS = {
@@ -35,66 +22,48 @@ _BIAS_REASONS = {
 
 def _bias_models():
     """Two Sequential models whose layer names say what follows them (see ``_BIAS_REASONS``)."""
-    keras = _keras()
-    layers = keras.layers
+    keras = load_keras()
+    layers, bn, relu = keras.layers, keras.layers.BatchNormalization, lambda: keras.layers.Activation("relu")
     keras.utils.set_random_seed(0)
+
+    def conv(name, size=3, **kwargs):
+        return layers.Conv2D(8, size, padding="same", name=name, **kwargs)
+
     mlp = keras.Sequential([
-        keras.Input(shape=(20,)),
-        layers.Dense(16, name="dense_bn"), layers.BatchNormalization(), layers.Activation("relu"),
-        layers.Dense(16, name="dense_relu_bn"), layers.Activation("relu"), layers.BatchNormalization(),
-        layers.Dense(16, activation="relu", name="dense_fused_bn"), layers.BatchNormalization(),
-        layers.Dense(16, use_bias=False, name="dense_nobias_bn"), layers.BatchNormalization(),
-        layers.Activation("relu"),
+        keras.Input(shape=(20,)), layers.Dense(16, name="dense_bn"), bn(), relu(),
+        layers.Dense(16, name="dense_relu_bn"), relu(), bn(),
+        layers.Dense(16, activation="relu", name="dense_fused_bn"), bn(),
+        layers.Dense(16, use_bias=False, name="dense_nobias_bn"), bn(), relu(),
         layers.Dense(10, activation="softmax", name="output"),
     ], name="mlp_for_the_bias_exercise")
     cnn = keras.Sequential([
-        keras.Input(shape=(8, 8, 1)),
-        layers.Conv2D(8, 3, padding="same", name="conv_bn"), layers.BatchNormalization(), layers.Activation("relu"),
-        layers.Conv2D(8, 3, padding="same", name="conv_maxpool_bn"), layers.MaxPooling2D(2),
-        layers.BatchNormalization(), layers.Activation("relu"),
-        layers.Conv2D(8, 3, padding="same", name="conv_relu_pool_bn"), layers.Activation("relu"),
-        layers.MaxPooling2D(2), layers.BatchNormalization(),
-        layers.Conv2D(8, 3, padding="same", name="conv_avgpool_bn"), layers.AveragePooling2D(2),
-        layers.BatchNormalization(),
-        layers.Conv2D(8, 1, activation="relu", name="conv_plain"),
+        keras.Input(shape=(8, 8, 1)), conv("conv_bn"), bn(), relu(), conv("conv_maxpool_bn"), layers.MaxPooling2D(2),
+        bn(), relu(), conv("conv_relu_pool_bn"), relu(), layers.MaxPooling2D(2), bn(),
+        conv("conv_avgpool_bn"), layers.AveragePooling2D(2), bn(), conv("conv_plain", 1, activation="relu"),
         layers.Flatten(), layers.Dense(10, activation="softmax", name="output"),
     ], name="cnn_for_the_bias_exercise")
     return mlp, cnn
 
 
-def _as_names(result, model):
-    """The learner's answer as a set of layer names (layer objects and a single name are accepted)."""
-    if isinstance(result, str):
-        result = [result]
-    if not hasattr(result, "__iter__"):
-        raise AssertionError(f"redundant_biases should return a list of layer names, e.g. ['dense_bn']; "
-                             f"it returned {result!r}.")
-    names = {getattr(item, "name", item) for item in result}
-    unknown = sorted(names - {layer.name for layer in model.layers})
-    if unknown:
-        raise AssertionError(f"{unknown} are not names of layers in `{model.name}`; return `layer.name` of the "
-                             "layers whose bias BN cancels.")
-    return names
-
-
-def _check_redundant_biases(fn):
+@checker("Exercise 1: which biases does BN cancel?")
+def check_redundant_biases(fn):
+    """Check ``fn(model) -> names of the layers whose bias BN cancels`` on an MLP and a CNN: BN right after, or max or
+    average pooling between (cancelled); a ReLU between or fused, no bias, no BN after (not cancelled)."""
     report = []
     for model in _bias_models():
-        got = _as_names(call_learner(fn, f"the model `{model.name}`", model), model)
+        result = call_learner(fn, f"the model `{model.name}`", model)
+        assert hasattr(result, "__iter__"), (
+            f"redundant_biases should return a list of layer names, e.g. ['dense_bn']; it returned {result!r}.")
+        got = {getattr(item, "name", item) for item in ([result] if isinstance(result, str) else result)}
         present = {layer.name for layer in model.layers}
+        assert got <= present, (f"{sorted(got - present)} are not names of layers in `{model.name}`; return "
+                                "`layer.name` of the layers whose bias BN cancels.")
         problems = [f"`{name}` {'should not be in' if name in got else 'is missing from'} your list: {reason}"
                     for name, (cancelled, reason) in _BIAS_REASONS.items()
                     if name in present and (name in got) != cancelled]
         if problems:
             report.append(f"On `{model.name}`: " + " ".join(problems))
-    if report:
-        raise AssertionError(" ".join(report))
-
-
-def check_redundant_biases(fn):
-    """Check ``fn(model) -> layer names`` whose bias BN cancels, on an MLP and a CNN covering every case:
-    BN right after, max/average pooling between (cancelled); ReLU between or fused, no bias, no BN (not)."""
-    return run_check("Exercise 1: which biases does BN cancel?", lambda: _check_redundant_biases(fn))
+    assert not report, " ".join(report)
 
 
 def _solution_redundant_biases(model):
@@ -113,17 +82,17 @@ def _solution_redundant_biases(model):
     return names
 
 
-# --------------------------------------------------------------------- exercise 2: find the bug
-
 _COLLEAGUE_LAYOUT = [("Conv2D", 16), ("Conv2D", 32), ("Dense", 64), ("Dense", 10)]  # its Conv2D and Dense layers
 _IMAGE_AXES = [("image row", 1), ("image column", 2)]  # what a wrong axis of (N, H, W, C) indexes
 
 
-def _check_fixed_cnn(fn):
-    keras = _keras()
-    model = fn()
-    if not isinstance(model, keras.Model):
-        raise AssertionError(f"fixed_cnn() should return the Keras model; it returned {type(model).__name__}.")
+@checker("Exercise 2: find the bug in a colleague's CNN")
+def check_fixed_cnn(fn):
+    """Check ``fixed_cnn() -> keras.Model``: the colleague's channels-last CNN, three BN layers on the channel
+    axis. Named mistakes: BN per image row or column, BN removed, layers changed, channels-first convolutions."""
+    keras = load_keras()
+    model = call_learner(fn, "your fixed_cnn()")
+    assert isinstance(model, keras.Model), f"fixed_cnn() should return the Keras model, not a {type(model).__name__}."
     linear = [layer for layer in model.layers if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))]
     layout = [(type(layer).__name__, getattr(layer, "filters", None) or layer.units) for layer in linear]
     bns = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
@@ -131,32 +100,22 @@ def _check_fixed_cnn(fn):
         ("A layer now uses data_format='channels_first', but the digits are channels-last (8, 8, 1) images: "
          "the data did not change, so the convolutions should not.",
          any(getattr(layer, "data_format", None) == "channels_first" for layer in linear)),
-        (f"Keep the colleague's architecture (Conv2D(16), Conv2D(32), Dense(64), Dense(10)); yours has {layout}. "
-         "The bug is in one argument, not in the layers.", layout != _COLLEAGUE_LAYOUT),
+        (f"Keep the colleague's architecture (Conv2D(16), Conv2D(32), Dense(64), Dense(10)); yours has "
+         f"{layout}. The bug is in one argument, not in the layers.", layout != _COLLEAGUE_LAYOUT),
         (f"Your model has {len(bns)} BN layers instead of 3. Removing BN hides the symptom but is not the fix: "
          "keep one BN layer after each Conv2D and after Dense(64).", len(bns) < 3),
     ])
-    if hint:
-        raise AssertionError(hint)
+    assert hint is None, hint
     for layer in bns:
         shape = tuple(layer.input.shape[1:])                 # without the batch axis
         kept = layer.axis % (len(shape) + 1)
-        if kept != len(shape):
-            what = (len(shape) == 3 and first_matching_mistake(kept, _IMAGE_AXES)) or f"index along axis {kept}"
-            raise AssertionError(f"A BN layer on (N, {', '.join(map(str, shape))}) inputs still keeps "
-                                 f"{shape[kept - 1]} statistics, one per {what}, where it needs one per channel "
-                                 f"({shape[-1]}). Compare its gamma with the channels of the layer in front.")
+        what = (len(shape) == 3 and first_matching_mistake(kept, _IMAGE_AXES)) or f"index along axis {kept}"
+        assert kept == len(shape), (f"A BN layer on (N, {', '.join(map(str, shape))}) inputs still keeps "
+                                    f"{shape[kept - 1]} statistics, one per {what}, where it needs one per channel "
+                                    f"({shape[-1]}). Compare its gamma with the channels of the layer in front.")
     x = np.random.default_rng(0).random((32, 8, 8, 1), dtype=np.float32)
-    channel_means = keras.Model(model.inputs[0], bns[0].output)(x, training=True).numpy().mean(axis=(0, 1, 2))
-    if np.abs(channel_means).max() > 1e-3:
-        raise AssertionError(f"In training mode the first BN output should have mean 0 per channel, not up to "
-                             f"{np.abs(channel_means).max():.2f}.")
-
-
-def check_fixed_cnn(fn):
-    """Check ``fixed_cnn() -> keras.Model``: the colleague's channels-last CNN, three BN layers on the channel
-    axis. Named mistakes: BN per image row or column, BN removed, layers changed, channels-first convolutions."""
-    return run_check("Exercise 2: find the bug in a colleague's CNN", lambda: _check_fixed_cnn(fn))
+    worst = np.abs(keras.Model(model.inputs[0], bns[0].output)(x, training=True).numpy().mean(axis=(0, 1, 2))).max()
+    assert worst <= 1e-3, f"In training mode the first BN output should have mean 0 per channel, not {worst:.2f}."
 
 
 def _solution_fixed_cnn():
@@ -182,19 +141,17 @@ EXERCISES = [
     Exercise(
         "04_keras_integration", "redundant-biases", "Exercise 1: which biases does BN cancel?",
         check_redundant_biases, _solution_redundant_biases,
-        "A bias is dead weight when BN receives it as **the same constant on every value it averages for one "
-        "feature or channel**: the batch mean contains it once and BN subtracts it. That holds when BN comes "
-        "right after the layer, and through max or average pooling (max(x + b) = max(x) + b, likewise the "
-        "mean). A non-linearity in between breaks it, as a separate `Activation` or fused with "
-        "`activation='relu'`: relu(h + b) is not relu(h) + b. So walk forward from each layer with a bias and "
-        "no activation, skip pooling layers, and see whether the next layer is BN."),
+        "A bias is dead weight when BN receives it as **the same constant on every value it averages for one feature "
+        "or channel**: the batch mean contains it once and BN subtracts it. That holds right after the layer and "
+        "through max or average pooling (max(x + b) = max(x) + b, likewise the mean), not through a non-linearity, "
+        "separate or fused (`activation='relu'`): relu(h + b) is not relu(h) + b. So walk forward from each layer "
+        "with a bias and no activation, skip pooling layers, and see whether the next layer is BN."),
     Exercise(
         "04_keras_integration", "find-the-bug", "Exercise 2: find the bug in a colleague's CNN",
         check_fixed_cnn, _solution_fixed_cnn,
-        "**The bug: `axis=1` in every BN layer.** Right after `Dense(64)` (input (N, 64)) and for channels-first "
-        "images, but the digits are channels-last (N, 8, 8, C): axis 1 is the image **row**, so the first BN "
-        "kept 8 statistics (one per row) instead of 16, the second 4 instead of 32. Keras accepts it silently "
-        "and the network still trains. **The symptom:** a BN over C channels has 2C trainable and 2C "
-        "non-trainable parameters; after `Conv2D(16)` the table showed 16 and 16, not 32 and 32. "
-        "**The fix:** the default `axis=-1`."),
+        "**The bug: `axis=1` in every BN layer.** Right after `Dense(64)` and for channels-first images, but the "
+        "digits are channels-last (N, 8, 8, C): axis 1 is the image **row**, so the first BN kept 8 statistics "
+        "instead of 16, the second 4 instead of 32, silently, and the network still trains. **The symptom:** a BN "
+        "over C channels has 2C trainable and 2C non-trainable parameters; after `Conv2D(16)` the table showed 16 "
+        "and 16, not 32 and 32. **The fix:** the default `axis=-1`."),
 ]

@@ -5,7 +5,7 @@ from functools import partial
 
 import numpy as np
 
-from bn_course.exercises.common import Exercise, call_on_copies, first_matching_mistake, run_check
+from bn_course.exercises.common import Exercise, call_learner, checker, mismatch
 from bn_course.numpy_bn import batch_norm_backward, batch_norm_forward
 
 # (label, shape, axis, eps); C differs from H and W, so a gamma broadcast along the wrong axis fails loudly.
@@ -16,8 +16,7 @@ _LARGE_EPS = ("an (N, D) = (6, 4) batch with a large eps = 0.5", (6, 4), -1, 0.5
 
 _GENERIC = {"the output": "the output differs from batch norm's. Check the four steps: mean over every axis but "
                           "`axis`, biased variance, (x - mean) / sqrt(var + eps), then gamma * x_hat + beta.",
-            "dx": "dx is wrong: its sum over each feature must be 0, and m counts the values behind ONE mean. "
-                  "Derive it node by node and compare each stage with a numerical gradient.",
+            "dx": "dx is wrong: its sum over each feature must be 0. Compare each stage with a numerical gradient.",
             "dgamma": "dgamma is wrong: which input does gamma multiply?",
             "dbeta": "dbeta is wrong: it is the sum of dy per feature."}
 
@@ -32,16 +31,10 @@ def _check(fn, cases, first_seed, outputs):
         x = rng.uniform(-3.0, 3.0, size=keep) + rng.uniform(0.5, 3.0, size=keep) * rng.normal(size=shape)
         gamma, beta = rng.uniform(0.5, 2.0, size=channels), rng.uniform(-1.0, 1.0, size=channels)
         for name, got, right, mistakes in outputs(fn, label, x, gamma, beta, rng.normal(size=shape), eps, axis):
-            got = np.asarray(got, dtype=np.float64)
-            assert got.shape == right.shape, (f"On {label} {name} has shape {got.shape}, not {right.shape}. "
-                                              "Did a mean or sum drop an axis (keepdims=True keeps it)?")
-            assert np.all(np.isfinite(got)), f"On {label} {name} has NaN or inf values: is eps under the root?"
-            if not np.allclose(got, right, rtol=1e-6, atol=1e-8):
-                problems.setdefault(first_matching_mistake(got, mistakes, atol=1e-8) or _GENERIC[name], label)
-    hints = [f"On {case}: {hint}" for hint, case in problems.items()]
-    if hints:
-        raise AssertionError(hints[0] if len(hints) == 1 else f"{len(hints)} bug(s) left. "
-                             + " ".join(f"({i}) {hint}" for i, hint in enumerate(hints, start=1)))
+            problems.setdefault(mismatch(label, got, right, mistakes, _GENERIC[name], name), label)
+    hints = [f"On {case}: {hint}" for hint, case in problems.items() if hint]
+    assert len(hints) < 2, f"{len(hints)} bug(s) left. " + " ".join(f"({i}) {h}" for i, h in enumerate(hints, 1))
+    assert not hints, hints[0]
 
 
 def _solution_forward(x, gamma, beta, eps=1e-3, axis=-1):
@@ -78,15 +71,14 @@ def _forward(fn, label, x, gamma, beta, dy, eps, axis):
         ("you averaged over the batch axis only; each channel's statistics are over the batch AND spatial axes.",
          over(0)),
     ]
-    y = call_on_copies(fn, label, x, gamma, beta, eps=eps, axis=axis)
-    return [("the output", y, right, mistakes)]
+    return [("the output", call_learner(fn, label, x, gamma, beta, eps=eps, axis=axis), right, mistakes)]
 
 
+@checker("Exercise: batch norm forward pass")
 def check_forward(fn):
     """Check ``fn(x, gamma, beta, eps=1e-3, axis=-1)`` against ``numpy_bn`` on (N, D) (one with a large eps),
     (N, H, W, C) with axis=-1 and (N, C, H, W) with axis=1."""
-    return run_check("Exercise: batch norm forward pass",
-                     lambda: _check(fn, [_ND, _LARGE_EPS] + _LAYOUTS[1:], 0, _forward))
+    _check(fn, [_ND, _LARGE_EPS] + _LAYOUTS[1:], 0, _forward)
 
 
 def _solution_find_the_bug(dy, x, gamma, eps=1e-3, axis=-1):
@@ -144,36 +136,33 @@ def _gradients(fn, label, x, gamma, beta, dy, eps, axis, with_axis=True):
         ("dgamma sums dy * x; gamma multiplies x_hat, so use dy * x_hat.", (dy * x).sum(axis=axes)),
         (swapped, right[2]),
     ], [(swapped, right[1])]]
-    result = call_on_copies(fn, label, dy, x, gamma, eps=eps, **({"axis": axis} if with_axis else {}))
+    result = call_learner(fn, label, dy, x, gamma, eps=eps, **({"axis": axis} if with_axis else {}))
     assert isinstance(result, (tuple, list)) and len(result) == 3, (
         "your function must return three arrays: (dx, dgamma, dbeta).")
     return list(zip(("dx", "dgamma", "dbeta"), result, right, mistakes))
 
 
+@checker("Exercise: find the bug in a backward pass")
 def check_find_the_bug(fn):
     """Check a fixed ``fn(dy, x, gamma, eps=1e-3, axis=-1) -> (dx, dgamma, dbeta)`` on the three layouts."""
-    return run_check("Exercise: find the bug in a backward pass", lambda: _check(fn, _LAYOUTS, 200, _gradients))
+    _check(fn, _LAYOUTS, 200, _gradients)
 
 
+@checker("Exercise: batch norm backward pass")
 def check_backward(fn):
     """Check ``fn(dy, x, gamma, eps=1e-3) -> (dx, dgamma, dbeta)`` on two (N, D) batches."""
-    return run_check("Exercise: batch norm backward pass",
-                     lambda: _check(fn, [_ND, _LARGE_EPS], 100, partial(_gradients, with_axis=False)))
+    _check(fn, [_ND, _LARGE_EPS], 100, partial(_gradients, with_axis=False))
 
 
-EXERCISES = [
-    Exercise("02_numpy_formula", "forward", "Exercise 1: one forward pass for every layout", check_forward,
-             _solution_forward,
-             "Keras's `axis` is **kept**: the statistics are over every other axis, with `keepdims=True` so they "
-             "broadcast; γ and β are reshaped to `(1, C, 1, 1)` for `(N, C, H, W)`, `axis=1`. Biased variance, ε "
-             "under the square root."),
-    Exercise("02_numpy_formula", "find-the-bug", "Exercise 2: find the bug in a backward pass", check_find_the_bug,
-             _solution_find_the_bug,
-             "**Bug 1: `m = x.shape[0]`.** `m` counts the values behind one mean, `N·H·W` for images: `dx` is right "
-             "on `(N, D)` but wrong on images, where its per-feature sum is no longer 0. **Bug 2: `dgamma` from "
-             "`x - mu`.** γ multiplies `x_hat`: `dgamma` is wrong on every layout, close when the std is near 1."),
-    Exercise("02_numpy_formula", "backward", "Exercise 3 (optional): the (N, D) backward pass from scratch",
-             check_backward, _solution_backward,
-             "`dbeta = sum(dy)`, `dgamma = sum(dy * x_hat)`, `dx_hat = dy * gamma`, then the paths through the "
-             "variance and the mean; collapsed: the naive gradient minus its mean and its component along `x_hat`."),
-]
+EXERCISES = [Exercise("02_numpy_formula", *entry) for entry in (
+    ("forward", "Exercise 1: one forward pass for every layout", check_forward, _solution_forward,
+     "Keras's `axis` is **kept**: the statistics are over every other axis, with `keepdims=True` so they broadcast; "
+     "γ and β are reshaped to `(1, C, 1, 1)` for `(N, C, H, W)`, `axis=1`. Biased variance, ε under the root."),
+    ("find-the-bug", "Exercise 2: find the bug in a backward pass", check_find_the_bug, _solution_find_the_bug,
+     "**Bug 1: `m = x.shape[0]`.** `m` counts the values behind one mean, `N·H·W` for images: `dx` is right on "
+     "`(N, D)` but wrong on images, where its per-feature sum is no longer 0. **Bug 2: `dgamma` from `x - mu`.** "
+     "γ multiplies `x_hat`: `dgamma` is wrong on every layout, close when the std is near 1."),
+    ("backward", "Exercise 3 (optional): the (N, D) backward pass from scratch", check_backward, _solution_backward,
+     "`dbeta = sum(dy)`, `dgamma = sum(dy * x_hat)`, `dx_hat = dy * gamma`, then the paths through the variance and "
+     "the mean; collapsed: the naive gradient minus its mean and its component along `x_hat`."),
+)]

@@ -3,9 +3,7 @@ layer against PyTorch's formulas in NumPy)."""
 
 import numpy as np
 
-from bn_course.exercises.common import Exercise, call_learner, first_matching_mistake, run_check
-
-__all__ = ["check_convert_bn", "torch_eval", "EXERCISES"]
+from bn_course.exercises.common import Exercise, call_learner, checker, first_matching_mistake, load_keras
 
 TITLE = "Exercise: a PyTorch BatchNorm2d in Keras"
 KERAS_WEIGHTS = ("gamma", "beta", "moving_mean", "moving_variance")  # the order of set_weights
@@ -63,61 +61,52 @@ def _config_mistake(config, torch_momentum, torch_eps):
 def _weights_mistake(weights, state, torch_eps):
     """What is wrong with the four arrays for set_weights, or None."""
     gamma, beta, mean, var = torch = [np.asarray(state[k], dtype=np.float64) for k in TORCH_WEIGHTS]
-    hint = first_matching_mistake(weights, [
+    differ = [f"{keras_name} should be PyTorch's {torch_name}, unchanged." for keras_name, torch_name, got, right
+              in zip(KERAS_WEIGHTS, TORCH_WEIGHTS, weights, torch) if not np.allclose(got, right, rtol=1e-6, atol=1e-9)]
+    if not differ:
+        return None
+    ratio = weights[3][0] / var[0]
+    return first_matching_mistake(weights, [
         ("gamma and beta are swapped: Keras's order is gamma (weight), beta (bias), moving_mean, moving_variance.",
          [beta, gamma, mean, var]),
         ("the fourth array is a standard deviation; moving_variance is a variance, like running_var.",
          [gamma, beta, mean, np.sqrt(var)]),
         ("epsilon is already in the stored variance: Keras adds `epsilon` itself, so copy running_var as it is.",
          [gamma, beta, mean, var + torch_eps]),
-    ], rtol=1e-6, atol=1e-9)
-    ratio = weights[3] / var
-    if hint is None and not np.allclose(ratio, 1.0, rtol=1e-6) and np.allclose(ratio, ratio[0], rtol=1e-6):
-        hint = (f"you multiplied running_var by {ratio[0]:.4f}; both frameworks divide by sqrt(variance + eps) at "
-                "inference, so copy it unchanged (symptom: one output ratio on every channel).")
-    unchanged = (f"{keras_name} should be PyTorch's {torch_name}, unchanged."
-                 for keras_name, torch_name, got, expected in zip(KERAS_WEIGHTS, TORCH_WEIGHTS, weights, torch)
-                 if not np.allclose(got, expected, rtol=1e-6, atol=1e-9))
-    return hint or next(unchanged, None)
+        (f"you multiplied running_var by {ratio:.4f}; both frameworks divide by sqrt(variance + eps) at inference, so "
+         "copy it unchanged (symptom: one output ratio on every channel).", [gamma, beta, mean, ratio * var]),
+    ], rtol=1e-6, atol=1e-9) or differ[0]
 
 
-def _check_convert_bn(fn):
-    from bn_course.env import import_tensorflow
-    import_tensorflow()
-    import keras
+@checker(TITLE)
+def check_convert_bn(fn):
+    """Check ``fn(state, torch_momentum, torch_eps) -> (config, weights)`` on ``_CASES``: Keras's layer must give
+    PyTorch's eval output and running-mean update on (N, C, H, W)."""
+    keras = load_keras()
     for seed, (label, torch_momentum, torch_eps, channels, shape) in enumerate(_CASES):
         state, x, batch = _case(seed, channels, shape)
-        given = {key: value.copy() for key, value in state.items()}
-        result = call_learner(fn, label, given, torch_momentum, torch_eps)
-        assert all(np.array_equal(given[k], state[k]) for k in state), (
-            f"For {label} your function changed the state dict it was given; build new arrays instead.")
+        result = call_learner(fn, label, state, torch_momentum, torch_eps)
         assert isinstance(result, (tuple, list)) and len(result) == 2 and isinstance(result[0], dict), (
-            f"For {label} your function returned {type(result).__name__}; return a pair (config, weights), "
-            "config a dict of keyword arguments for keras.layers.BatchNormalization.")
+            f"On {label}, your code returned {type(result).__name__}; return a pair (config, weights), config a "
+            "dict of keyword arguments for keras.layers.BatchNormalization.")
         config, weights = result
         assert isinstance(weights, (tuple, list)) and [np.shape(w) for w in weights] == [(channels,)] * 4, (
-            f"For {label} weights must be four arrays of shape ({channels},): gamma, beta, moving_mean, moving_variance.")
+            f"On {label}, weights must be four arrays of shape ({channels},): gamma, beta, moving mean and variance.")
         weights = [np.asarray(w, dtype=np.float64) for w in weights]
         hint = _config_mistake(config, torch_momentum, torch_eps) or _weights_mistake(weights, state, torch_eps)
-        assert hint is None, f"For {label}: {hint}"
+        assert hint is None, f"On {label}: {hint}"
         # No known mistake: does the Keras layer really behave like PyTorch's, at inference and in one step?
         layer = keras.layers.BatchNormalization(**config)
         layer.build(x.shape)
         layer.set_weights([w.astype("float32") for w in weights])
         torch_out = torch_eval(x, state, torch_eps)
         error = np.max(np.abs(np.asarray(layer(x.astype("float32"), training=False)) - torch_out))
-        assert error < 1e-4 * np.max(np.abs(torch_out)), f"For {label} the inference outputs differ by {error:.2g}."
+        assert error < 1e-4 * np.max(np.abs(torch_out)), f"On {label}, the inference outputs differ by {error:.2g}."
         layer(batch.astype("float32"), training=True)
         torch_mean = (1 - torch_momentum) * state["running_mean"] + torch_momentum * batch.mean(axis=(0, 2, 3))
         assert np.allclose(layer.moving_mean, torch_mean, rtol=1e-4, atol=1e-4), (
-            f"For {label}, after one training step the Keras moving mean is {np.round(layer.moving_mean, 3)}; "
+            f"On {label}, after one training step the Keras moving mean is {np.round(layer.moving_mean, 3)}; "
             f"PyTorch's running mean would be {np.round(torch_mean, 3)}.")
-
-
-def check_convert_bn(fn):
-    """Check ``fn(state, torch_momentum, torch_eps) -> (config, weights)`` on ``_CASES``: Keras's layer must give
-    PyTorch's eval output and running-mean update on (N, C, H, W)."""
-    return run_check(TITLE, lambda: _check_convert_bn(fn))
 
 
 def _solution_convert_bn(state, torch_momentum=0.1, torch_eps=1e-5):
@@ -129,10 +118,9 @@ def _solution_convert_bn(state, torch_momentum=0.1, torch_eps=1e-5):
 
 
 EXERCISES = [Exercise(
-    notebook="07_review", key="convert-bn", title=TITLE, check=check_convert_bn, solution=_solution_convert_bn,
-    explanation=(
-        "**Momentum:** PyTorch's weights the *new* batch statistic, Keras's the *old* value: 0.1 becomes 0.9 (only a "
-        "training step shows it). **Epsilon:** left out, it is Keras's 1e-3, not 1e-5, which matters where the "
-        "variance is comparable (the nearly constant channel). **Variance:** both divide by sqrt(variance + eps) "
-        "at inference, so copy `running_var` unchanged; 'un-biasing' it scaled every channel by sqrt(16/15). "
-        "Keep `axis=1` for channels-first inputs."))]
+    "07_review", "convert-bn", TITLE, check_convert_bn, _solution_convert_bn,
+    "**Momentum:** PyTorch's weights the *new* batch statistic, Keras's the *old* value: 0.1 becomes 0.9 (only a "
+    "training step shows it). **Epsilon:** left out, it is Keras's 1e-3, not 1e-5, which matters where the variance "
+    "is comparable (the nearly constant channel). **Variance:** both divide by sqrt(variance + eps) at inference, so "
+    "copy `running_var` unchanged; 'un-biasing' it scaled every channel by sqrt(16/15). Keep `axis=1` for "
+    "channels-first inputs.")]

@@ -1,16 +1,14 @@
 """Notebook 03's checker: the learner writes ``call`` of a ``bn_course.layers.BatchNorm`` subclass (whose ``build``
-sets ``self.reduction_axes`` and ``self.stats_shape``)."""
-
-import re
+sets ``self.reduction_axes`` and ``self.stats_shape``). Training mode: ``gamma * (x - mean) / sqrt(var + eps) + beta``
+with the batch's per-channel mean and biased variance, and ``moving = moving * momentum + batch stat * (1 - momentum)``;
+inference (training False or None, or a frozen layer): the same with the moving statistics."""
 
 import numpy as np
 
-from bn_course.exercises.common import Exercise, first_matching_mistake, run_check
+from bn_course.exercises.common import Exercise, call_learner, checker, expect, mismatch
 
 tf = None  # TensorFlow, imported the first time a check runs (the solution below uses it)
-
-MOMENTUM, EPSILON = 0.8, 1e-3
-TOL = {"rtol": 1e-4, "atol": 1e-4}
+MOMENTUM, EPSILON, TOL = 0.8, 1e-3, 1e-4
 
 # (label, input shape, axis); every dimension differs from C, so wrong axes give other statistics.
 CASES = [
@@ -18,78 +16,21 @@ CASES = [
     ("a rank-4 channels-first (N, C, H, W) = (8, 3, 4, 5) batch with axis=1", (8, 3, 4, 5), 1),
     ("a rank-4 channels-last (N, H, W, C) = (6, 4, 5, 3) batch with axis=-1", (6, 4, 5, 3), -1),
 ]
+_CRASH_HINTS = [  # (words in the error, hint)
+    (("shape", "broadcast", "dimensions must be equal"), " Average over self.reduction_axes, one value per channel, "
+     "and reshape each (C,) vector to self.stats_shape."),
+    (("numpy", "symbolic"), " Use TensorFlow ops only in call (no .numpy(), no Python `if` on a tensor)."),
+]
+_OWN = "Your layer used the batch's own statistics (the naive layer's bug): use moving_mean and moving_variance."
 
 
 def _stats(x, axes, ddof=0):
-    """Mean and variance over ``axes``, kept broadcastable against x."""
     return x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True, ddof=ddof)
 
 
 def _normalize(x, mean, var, gamma, beta, keep):
-    """BN of x with the given statistics; ``keep`` is the shape that lines a (C,) vector up with the channels."""
+    """BN of x with statistics that broadcast against it; ``keep`` lines a (C,) vector up with the channels."""
     return np.reshape(gamma, keep) * (x - mean) / np.sqrt(var + EPSILON) + np.reshape(beta, keep)
-
-
-def _training_mistakes(x, axes, keep, gamma, beta, moving):
-    """(hint, wrong output) for the usual wrong training-mode outputs."""
-    mean, var = _stats(x, axes)
-    return [
-        ("in training mode use the batch's own statistics, not the moving ones. Is `training` ignored, or tested "
-         "the wrong way round?",
-         _normalize(x, *(np.reshape(v, keep) for v in moving), gamma, beta, keep)),
-        ("you normalized with the unbiased variance (divide by m - 1). BN divides by m, as tf.nn.moments does.",
-         _normalize(x, mean, _stats(x, axes, ddof=1)[1], gamma, beta, keep)),
-        ("gamma and beta are swapped: tf.nn.batch_normalization takes offset (beta) before scale (gamma).",
-         _normalize(x, mean, var, beta, gamma, keep)),
-        ("the output is not scaled by gamma and shifted by beta: pass offset=beta and scale=gamma.",
-         (x - mean) / np.sqrt(var + EPSILON)),
-        ("epsilon goes under the square root: (x - mean) / sqrt(var + epsilon).",
-         np.reshape(gamma, keep) * (x - mean) / (np.sqrt(var) + EPSILON) + np.reshape(beta, keep)),
-        ("the statistics cover the whole batch at once (every axis); BN keeps one mean and variance per channel.",
-         _normalize(x, *_stats(x, None), gamma, beta, keep)),
-        ("the statistics were taken over the batch axis only; average over self.reduction_axes (batch AND spatial).",
-         _normalize(x, *_stats(x, 0), gamma, beta, keep)),
-    ]
-
-
-def _run(call, x, where):
-    """``call(x)`` as a float64 array of x's shape; a crash becomes a hint (AssertionError)."""
-    try:
-        y = call(x)
-    except NotImplementedError:
-        raise
-    except Exception as error:  # the learner's code may raise anything; drop the frame Keras wraps around it
-        inner = re.search(r"\x1b\[1m(.*?)\x1b\[0m", str(error), re.S)
-        message = re.sub(r"\{\{function_node[^}]*\}\}|\[Op:\w+\]|\bname:\s*$", "",
-                         (inner.group(1) if inner else str(error)).strip())
-        message, hint = " ".join(message.split()).rstrip(" .")[:300], ""
-        if any(s in message.lower() for s in ("shape", "broadcast", "dimensions must be equal")):
-            hint = (" Average over self.reduction_axes (every axis but self.axis), one value per channel, and "
-                    "reshape each (C,) vector to self.stats_shape, e.g. (1, C, 1, 1) for axis=1.")
-        elif "numpy" in message.lower() or "symbolic" in message.lower():
-            hint = " Use TensorFlow ops only in call (no .numpy(), no NumPy on tensors, no Python `if` on a tensor)."
-        raise AssertionError(f"{where}, your call raised {type(error).__name__}: {message}.{hint}") from None
-    assert y is not None, f"{where}, call returned None: finish with `return` and the normalized tensor."
-    y = np.asarray(y, dtype=np.float64)
-    assert y.shape == x.shape, f"{where}, call returned shape {y.shape}; BN keeps the input's shape {x.shape}."
-    return y
-
-
-def _check_update(where, name, new, old, stat, unbiased):
-    """Name the mistake in one moving statistic after a training step, if any."""
-    if np.allclose(new, old * MOMENTUM + stat * (1 - MOMENTUM), rtol=1e-4, atol=1e-5):
-        return
-    hint = first_matching_mistake(new, [
-        (f"{name} did not change: in training mode update it with self.{name}.assign(...) (rebinding "
-         f"self.{name} = ... is lost inside tf.function, as in fit).", old),
-        ("the momentum direction is reversed: Keras keeps `momentum` of the OLD value.",
-         old * (1 - MOMENTUM) + stat * MOMENTUM),
-        (f"{name} was replaced by the batch statistic; it must average its old value and the batch's.", stat),
-        ("Keras stores the biased batch variance (the one tf.nn.moments returns), not the unbiased one.",
-         old * MOMENTUM + unbiased * (1 - MOMENTUM)),
-    ], rtol=1e-4, atol=1e-5)
-    raise AssertionError(f"{where}, {name} is wrong: "
-                         + (hint or f"use {name} * momentum + batch statistic * (1 - momentum), per channel."))
 
 
 def _check_case(layer_class, label, shape, axis, rng):
@@ -100,61 +41,76 @@ def _check_case(layer_class, label, shape, axis, rng):
     layer.build(shape)
     weights = {w.name: w for w in layer.weights}
     assert {"gamma", "beta", "moving_mean", "moving_variance"} <= set(weights), (
-        "the layer lacks gamma, beta, moving_mean or moving_variance: subclass bn_course.layers.BatchNorm, whose "
-        "build() creates them, and write only call().")
+        "the layer lacks gamma, beta or the moving statistics: subclass bn_course.layers.BatchNorm, write only call().")
     gamma, beta = rng.uniform(0.5, 2.0, shape[axis]), rng.uniform(-1.0, 1.0, shape[axis])
     weights["gamma"].assign(gamma)
     weights["beta"].assign(beta)
 
     def moving():
-        return [weights[n].numpy().astype(np.float64) for n in ("moving_mean", "moving_variance")]
+        return [weights[n].numpy().astype(np.float64).reshape(keep) for n in ("moving_mean", "moving_variance")]
 
     def train(batch):
         return layer(batch, training=True)
 
     for step, call in enumerate([train] + [tf.function(train)] * 2, start=1):
-        where, old = f"On {label}, training step {step}", moving()
+        where, old = f"{label}, training step {step}", moving()
         x = rng.uniform(-3.0, 3.0, keep) + step + rng.uniform(0.5, 3.0, keep) * rng.normal(size=shape)
-        y = _run(call, x.astype("float32"), where)
-        mean, var = _stats(x, axes)
-        if not np.allclose(y, _normalize(x, mean, var, gamma, beta, keep), **TOL):
-            hint = first_matching_mistake(y, _training_mistakes(x, axes, keep, gamma, beta, old), **TOL)
-            raise AssertionError(f"{where}, the output is wrong: " + (hint or "normalize with tf.nn.moments over "
-                                 "self.reduction_axes, with everything reshaped to self.stats_shape."))
-        new = moving()
-        _check_update(where, "moving_mean", new[0], old[0], mean.ravel(), mean.ravel())
-        _check_update(where, "moving_variance", new[1], old[1], var.ravel(), _stats(x, axes, ddof=1)[1].ravel())
+        y = call_learner(call, where, x.astype("float32"), crash_hints=_CRASH_HINTS)
+        (mean, var), unbiased = _stats(x, axes), _stats(x, axes, ddof=1)[1]
+        expect(where, y, _normalize(x, mean, var, gamma, beta, keep), [
+            ("in training mode use the batch's own statistics, not the moving ones. Is `training` ignored, or "
+             "tested the wrong way round?", _normalize(x, *old, gamma, beta, keep)),
+            ("you normalized with the unbiased variance (divide by m - 1). BN divides by m, as tf.nn.moments does.",
+             _normalize(x, mean, unbiased, gamma, beta, keep)),
+            ("gamma and beta are swapped: tf.nn.batch_normalization takes offset (beta) before scale (gamma).",
+             _normalize(x, mean, var, beta, gamma, keep)),
+            ("it is not scaled by gamma and shifted by beta: pass offset=beta and scale=gamma.",
+             _normalize(x, mean, var, np.ones_like(gamma), np.zeros_like(beta), keep)),
+            ("epsilon goes under the square root: (x - mean) / sqrt(var + epsilon).",
+             np.reshape(gamma, keep) * (x - mean) / (np.sqrt(var) + EPSILON) + np.reshape(beta, keep)),
+            ("the statistics cover the whole batch at once (every axis); BN keeps one mean and variance per channel.",
+             _normalize(x, *_stats(x, None), gamma, beta, keep)),
+            ("the statistics were taken over the batch axis only; average over self.reduction_axes (batch AND "
+             "spatial).", _normalize(x, *_stats(x, 0), gamma, beta, keep)),
+        ], "normalize with tf.nn.moments over self.reduction_axes, everything reshaped to self.stats_shape.", tol=TOL)
+        for name, before, after, stat, unbiased_stat in zip(("moving_mean", "moving_variance"), old, moving(),
+                                                           (mean, var), (mean, unbiased)):
+            expect(where, after, before * MOMENTUM + stat * (1 - MOMENTUM), [
+                (f"it did not change: update it with self.{name}.assign(...) (rebinding is lost in tf.function).",
+                 before),
+                ("the momentum direction is reversed: Keras keeps `momentum` of the OLD value.",
+                 before * (1 - MOMENTUM) + stat * MOMENTUM),
+                ("it was replaced by the batch statistic; it must average its old value and the batch's.", stat),
+                ("Keras stores the biased batch variance (the one tf.nn.moments returns), not the unbiased one.",
+                 before * MOMENTUM + unbiased_stat * (1 - MOMENTUM)),
+            ], f"use {name} * momentum + batch statistic * (1 - momentum), per channel.", name=name, tol=TOL)
 
     x = (x + 2.0).astype("float32")  # its own statistics differ from the moving ones
     before = moving()
-    expected = _normalize(x, *(np.reshape(v, keep) for v in before), gamma, beta, keep)
+    expected = _normalize(x, *before, gamma, beta, keep)
     own = _normalize(x, *_stats(x.astype(np.float64), axes), gamma, beta, keep)
     why = {False: "", None: "None means inference, as in Keras (a bare layer(x) call passes it). ",
            True: "Keras runs a frozen BN layer in inference mode: test `if training and self.trainable:`. "}
     for training in (False, None, True):
         layer.trainable = training is not True
-        where = (f"On {label}, with trainable=False and training=True" if training
-                 else f"On {label}, at inference (training={training})")
-        y = _run(lambda batch: layer(batch, training=training), x, where)
-        changed = not all(np.allclose(a, b) for a, b in zip(moving(), before))
-        assert not np.allclose(y, own, **TOL), (f"{where}: {why[training]}Your layer used the batch's own statistics "
-                                                "(the naive layer's bug): use moving_mean and moving_variance.")
-        assert not changed, (f"{where}: {why[training]}The moving statistics changed; only training mode may "
-                             "update them.")
-        assert np.allclose(y, expected, **TOL), (f"{where}, the output is wrong: at inference normalize with "
-                                                 "moving_mean and moving_variance (reshaped to self.stats_shape).")
+        where = label + (", with trainable=False and training=True" if training else f", at inference ({training=})")
+        y = call_learner(lambda batch: layer(batch, training=training), where, x, crash_hints=_CRASH_HINTS)
+        hint = mismatch(where, y, expected, [(_OWN, own)], "the output is wrong: at inference normalize with "
+                        "moving_mean and moving_variance (reshaped to self.stats_shape).", tol=TOL)
+        if hint != _OWN and not all(np.allclose(a, b) for a, b in zip(moving(), before)):
+            hint = "The moving statistics changed; only training mode may update them."
+        assert hint is None, f"On {where}: {why[training]}{hint}"
 
 
+@checker("Exercise: the layer's call")
 def check_layer_call(answer):
     """Check ``call`` (in a ``BatchNorm`` subclass, or the bare function) against NumPy on ``CASES``."""
-    def check():
-        global tf
-        from bn_course.layers import BatchNorm, tf  # bn_course.layers imports TensorFlow quietly
-        layer_class = answer if isinstance(answer, type) else type("LearnerBatchNorm", (BatchNorm,), {"call": answer})
-        rng = np.random.default_rng(0)
-        for label, shape, axis in CASES:
-            _check_case(layer_class, label, shape, axis, rng)
-    return run_check("Exercise: the layer's call", check)
+    global tf
+    from bn_course.layers import BatchNorm, tf  # bn_course.layers imports TensorFlow quietly
+    layer_class = answer if isinstance(answer, type) else type("LearnerBatchNorm", (BatchNorm,), {"call": answer})
+    rng = np.random.default_rng(0)
+    for label, shape, axis in CASES:
+        _check_case(layer_class, label, shape, axis, rng)
 
 
 def _solution_call(self, inputs, training=None):
@@ -170,12 +126,10 @@ def _solution_call(self, inputs, training=None):
                                      variance_epsilon=self.epsilon)
 
 
-EXERCISES = [
-    Exercise(
-        "03_tf_custom_layer", "call", "Exercise: the layer's call", check_layer_call, _solution_call,
-        "Put this body into `MyBatchNorm.call`. Training mode only when `training` is true *and* the layer is "
-        "trainable; `None`, `False` and a frozen layer mean inference. In training, the batch's per-channel mean "
-        "and biased variance over `self.reduction_axes`, with the moving averages updated by `.assign` (it survives "
-        "inside `fit`); at inference, the moving statistics. Reshaped to `self.stats_shape`, the (C,) vectors "
-        "broadcast along the feature axis for any layout."),
-]
+EXERCISES = [Exercise(
+    "03_tf_custom_layer", "call", "Exercise: the layer's call", check_layer_call, _solution_call,
+    "Put this body into `MyBatchNorm.call`. Training mode only when `training` is true *and* the layer is trainable; "
+    "`None`, `False` and a frozen layer mean inference. In training, the batch's per-channel mean and biased variance "
+    "over `self.reduction_axes`, with the moving averages updated by `.assign` (it survives inside `fit`); at "
+    "inference, the moving statistics. Reshaped to `self.stats_shape`, the (C,) vectors broadcast along the feature "
+    "axis for any layout.")]

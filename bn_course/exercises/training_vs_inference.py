@@ -1,13 +1,13 @@
-"""Notebook 05's checkers (each returns a CheckResult) and EXERCISES: ``ema`` (moving average after k steps),
-``custom-loop`` (find the bug: BN statistics that never move) and ``fold-dense`` (fold BN into a Dense layer)."""
+"""Notebook 05's checkers: ``ema`` (the moving average after k steps), ``custom-loop`` (find the bug: BN statistics
+that never move) and ``fold-dense`` (fold inference BN into the Dense layer before it)."""
 
 import functools
 
 import numpy as np
 
 from bn_course.env import import_tensorflow
-from bn_course.exercises.common import (CheckResult, Exercise, call_learner, call_on_copies, first_matching_mistake,
-                                        run_check)
+from bn_course.exercises.common import (AsGiven, Exercise, call_learner, checker, expect, first_matching_mistake,
+                                        load_keras)
 
 TITLE_EMA = "Exercise 1: the moving average after k steps"
 TITLE_LOOP = "Exercise 2: find the bug in a custom training loop"
@@ -20,25 +20,20 @@ _EMA_CASES = [  # (label, init, batch value, momentum, k)
 ]
 
 
-def _ema(init, target, momentum, k):
-    return momentum**k * np.asarray(init, np.float64) + (1 - momentum**k) * np.asarray(target, np.float64)
-
-
+@checker(TITLE_EMA)
 def check_ema_steps(fn):
     """Check ``fn(init, batch_value, momentum, k) -> momentum**k * init + (1 - momentum**k) * batch_value``."""
-    def check():
-        for label, init, target, m, k in _EMA_CASES:
-            got, expected = np.asarray(call_on_copies(fn, label, init, target, m, k), float), _ema(init, target, m, k)
-            assert got.shape == expected.shape, f"On {label} the result has shape {got.shape}, not {expected.shape}."
-            assert np.allclose(got, expected, rtol=1e-9, atol=1e-9), f"On {label}: " + (first_matching_mistake(got, [
-                ("the momentum direction is reversed: Keras keeps `momentum` of the OLD value; weighting the "
-                 "new batch value by momentum is PyTorch's convention.", _ema(init, target, 1 - m, k)),
-                ("the initial value is missing: after k steps a share of `init` is still in the average.",
-                 _ema(0.0, target, m, k)),
-                ("one update too many: k = 0 must return `init` unchanged.", _ema(init, target, m, k + 1)),
-                ("the average moves from `init` towards the batch value: are they swapped?", _ema(target, init, m, k)),
-            ], rtol=1e-9, atol=1e-9) or f"got {np.round(got, 6)}, expected {np.round(expected, 6)}.")
-    return run_check(TITLE_EMA, check)
+    for label, init, target, m, k in _EMA_CASES:
+        right = _solution_ema(init, target, m, k)
+        expect(label, call_learner(fn, label, init, target, m, k), right, [
+            ("the momentum direction is reversed: Keras keeps `momentum` of the OLD value; weighting the new "
+             "batch value by momentum is PyTorch's convention.", _solution_ema(init, target, 1 - m, k)),
+            ("the initial value is missing: after k steps a share of `init` is still in the average.",
+             _solution_ema(0.0, target, m, k)),
+            ("one update too many: k = 0 must return `init` unchanged.", _solution_ema(init, target, m, k + 1)),
+            ("the average moves from `init` towards the batch value: are they swapped?",
+             _solution_ema(target, init, m, k)),
+        ], lambda got: f"got {np.round(got, 6)}, expected {np.round(right, 6)}.", name="the result", tol=1e-9)
 
 
 def _solution_ema(init, batch_value, momentum, k):
@@ -79,79 +74,71 @@ def train_step(model, optimizer, xb, yb):
 @functools.cache
 def _given_namespace():
     """GIVEN_CODE executed once: its ``Classifier``, ``loss_fn`` and (buggy) ``train_step``."""
-    import keras
-    namespace = {"tf": import_tensorflow(), "keras": keras}
+    namespace = {"tf": import_tensorflow(), "keras": load_keras()}
     exec(compile(GIVEN_CODE, "<exercise 2 as given>", "exec"), namespace)
     globals().update(tf=namespace["tf"], loss_fn=namespace["loss_fn"])   # the solution uses them, as the notebook does
     return namespace
 
 
-def _compiled(function):
-    """What ``function`` compiles to, comments and layout aside."""
-    code = getattr(function, "__code__", None)
-    return code and (code.co_code, code.co_consts, code.co_names, function.__defaults__)
+def _compiled(*functions):
+    """What the functions compile to, comments and layout aside."""
+    codes = [getattr(function, "__code__", None) for function in functions]
+    return [code and (code.co_code, code.co_consts, code.co_names, f.__defaults__) for code, f in zip(codes, functions)]
 
 
 def _statistics(model):
     """All BN moving means and variances of ``model``, concatenated (empty without BN)."""
-    import keras
-    bn = [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
+    bn = [layer for layer in model._flatten_layers() if isinstance(layer, load_keras().layers.BatchNormalization)]
     return np.concatenate([v.numpy() for layer in bn for v in (layer.moving_mean, layer.moving_variance)] or [[]])
 
 
+@checker(TITLE_LOOP)
 def check_custom_loop(train_step, model_class=None):
     """Check the fixed ``train_step(model, optimizer, xb, yb)`` and ``Classifier``: one training-mode BN pass per
     step, ``model(x)`` stays inference, weights train, ``fit`` updates BN."""
-    given = _given_namespace()
-    model_class = given["Classifier"] if model_class is None else model_class
-    if _compiled(train_step) == _compiled(given["train_step"]) and \
-            _compiled(model_class.call) == _compiled(given["Classifier"].call):
-        return CheckResult(TITLE_LOOP, "not attempted", "This is the code as given. Find the bug from the "
-                           "symptoms above, fix it in the exercise cell, run it and the symptoms cell, then this one.")
+    given, tf, sgd = _given_namespace(), import_tensorflow(), load_keras().optimizers.SGD
+    classifier = model_class or given["Classifier"]
+    if _compiled(train_step, classifier.call) == _compiled(given["train_step"], given["Classifier"].call):
+        raise AsGiven("This is the code as given. Find the bug from the symptoms above, fix it in the "
+                      "exercise cell, run it and the symptoms cell, then this one.")
+    rng = np.random.default_rng(0)
+    batches, labels = rng.normal(0.5, 1.0, size=(3, 16, 64)).astype("float32"), rng.integers(0, 10, size=(3, 16))
 
-    def check():
-        tf = import_tensorflow()
-        import keras
-        rng, sgd = np.random.default_rng(0), keras.optimizers.SGD
-        batches, labels = rng.normal(0.5, 1.0, size=(3, 16, 64)).astype("float32"), rng.integers(0, 10, size=(3, 16))
+    def new_model():
+        load_keras().utils.set_random_seed(0)
+        model = call_learner(classifier, "building your Classifier")
+        call_learner(model, "a first call of your model", batches[0])      # builds the weights (inference mode)
+        return model
 
-        def new_model():
-            keras.utils.set_random_seed(0)
-            model = call_learner(model_class, "building your Classifier")
-            call_learner(model, "a first call of your model", batches[0])      # builds the weights (inference mode)
-            return model
-
-        model, reference, twice = new_model(), new_model(), new_model()
-        initial = _statistics(model)
-        assert initial.size, "your Classifier has no BatchNormalization layer left: the fix is not to remove BN."
-        for i, xb in enumerate(batches):   # learning rate 0: each step must be one training-mode pass for BN
-            call_learner(train_step, "a training step", model, sgd(0.0), tf.constant(xb), tf.constant(labels[i]))
-            for other in (reference, twice, twice):
-                other(xb, training=True)
-        after = _statistics(model)
-        assert np.allclose(after, _statistics(reference), rtol=1e-5, atol=1e-5), first_matching_mistake(after, [
-            ("After three train_step calls the moving statistics are still 0 and 1: BN never ran in training mode. "
-             "Which `training` value does the forward pass inside the tape get (section 1)?", initial),
-            ("Each train_step moves the moving statistics twice: one training-mode pass per step is enough.",
-             _statistics(twice)),
-        ], rtol=1e-5, atol=1e-5) or "The moving statistics moved, but not as one `model(xb, training=True)` per step."
-        alone = call_learner(model, "an inference call", batches[1][:1]).numpy()   # inference must stay inference
-        in_batch = call_learner(model, "an inference call", batches[1]).numpy()[:1]
-        assert np.allclose(alone, in_batch, atol=1e-5) and np.array_equal(_statistics(model), after), (
-            "Now `model(x)` uses batch statistics at inference too. Is `training=True` hard-coded inside "
-            "Classifier.call, or made the default of its `training` parameter? Leave `training` to the caller.")
-        trained = new_model()
-        before = [w.numpy().copy() for w in trained.trainable_weights]
-        call_learner(train_step, "a training step", trained, sgd(0.1), tf.constant(batches[0]), tf.constant(labels[0]))
-        assert not all(np.array_equal(b, w.numpy()) for b, w in zip(before, trained.trainable_weights)), (
-            "train_step no longer changes the trainable weights: keep tape.gradient and optimizer.apply_gradients.")
-        trained.compile(optimizer=sgd(0.0), loss="sparse_categorical_crossentropy")
-        start = _statistics(trained)
-        trained.fit(batches[1], labels[1], batch_size=16, epochs=1, verbose=0)
-        assert not np.array_equal(_statistics(trained), start), (
-            "`fit` no longer updates your BN statistics: `fit` passes training=True only to a model whose `call` "
-            "declares a `training` parameter (section 1). Keep `training=None` in the signature.")
-    return run_check(TITLE_LOOP, check)
+    model, reference, twice = new_model(), new_model(), new_model()
+    initial = _statistics(model)
+    assert initial.size, "your Classifier has no BatchNormalization layer left: the fix is not to remove BN."
+    for i, xb in enumerate(batches):   # learning rate 0: each step must be one training-mode pass for BN
+        call_learner(train_step, "a training step", model, sgd(0.0), tf.constant(xb), tf.constant(labels[i]))
+        for other in (reference, twice, twice):
+            other(xb, training=True)
+    after = _statistics(model)
+    assert np.allclose(after, _statistics(reference), rtol=1e-5, atol=1e-5), first_matching_mistake(after, [
+        ("After three train_step calls the moving statistics are still 0 and 1: BN never ran in training mode. "
+         "Which `training` value does the forward pass inside the tape get (section 1)?", initial),
+        ("Each train_step moves the moving statistics twice: one training-mode pass is enough.", _statistics(twice)),
+    ], rtol=1e-5, atol=1e-5) or "The moving statistics moved, but not as one `model(xb, training=True)` per step."
+    alone = call_learner(model, "an inference call", batches[1][:1]).numpy()   # inference must stay inference
+    in_batch = call_learner(model, "an inference call", batches[1]).numpy()[:1]
+    assert np.allclose(alone, in_batch, atol=1e-5) and np.array_equal(_statistics(model), after), (
+        "Now `model(x)` uses batch statistics at inference too. Is `training=True` hard-coded inside "
+        "Classifier.call, or made the default of its `training` parameter? Leave `training` to the caller.")
+    trained = new_model()
+    before = [w.numpy().copy() for w in trained.trainable_weights]
+    call_learner(train_step, "a training step", trained, sgd(0.1), tf.constant(batches[0]), tf.constant(labels[0]))
+    assert not all(np.array_equal(b, w.numpy()) for b, w in zip(before, trained.trainable_weights)), (
+        "train_step no longer changes the trainable weights: keep tape.gradient and optimizer.apply_gradients.")
+    trained.compile(optimizer=sgd(0.0), loss="sparse_categorical_crossentropy")
+    start = _statistics(trained)
+    trained.fit(batches[1], labels[1], batch_size=16, epochs=1, verbose=0)
+    assert not np.array_equal(_statistics(trained), start), (
+        "`fit` no longer updates your BN statistics: `fit` passes training=True only to a model whose `call` "
+        "declares a `training` parameter (section 1). Keep `training=None` in the signature.")
 
 
 def _solution_train_step(model, optimizer, xb, yb):
@@ -162,37 +149,29 @@ def _solution_train_step(model, optimizer, xb, yb):
     return loss
 
 
+@checker(TITLE_FOLD)
 def check_fold_dense(fn):
     """Check ``fn(kernel, bias, gamma, beta, moving_mean, moving_var, eps) -> (kernel * s, (bias - mean) * s
-    + beta)``, ``s = gamma / sqrt(var + eps)``, for two eps."""
-    def check():
-        for seed, eps in enumerate((1e-3, 0.5)):
-            label, rng = f"a 5 -> 3 Dense layer, eps {eps:g}", np.random.default_rng(seed)
-            case = {"kernel": rng.normal(size=(5, 3)), "bias": rng.normal(size=3), "gamma": rng.uniform(0.5, 2, 3),
-                    "beta": rng.normal(size=3), "moving_mean": rng.normal(2, 1, 3),
-                    "moving_var": rng.uniform(0.5, 3, 3)}
-            kernel, bias, gamma, beta, mean, var = case.values()
-            result = call_on_copies(fn, label, *case.values(), eps)
-            assert isinstance(result, tuple) and len(result) == 2, "return a pair: `return new_kernel, new_bias`."
-            new_kernel, new_bias = (np.asarray(v, dtype=np.float64) for v in result)
-            assert (new_kernel.shape, new_bias.shape) == ((5, 3), (3,)), "the folded results must keep their shapes."
-            scale, bad_std = gamma / np.sqrt(var + eps), gamma / (var + eps)
-            assert np.allclose(new_kernel, kernel * scale, rtol=1e-7, atol=1e-7), f"On {label}, the kernel: " + (
-                first_matching_mistake(new_kernel, [
-                    ("epsilon goes under the square root, with the variance.", kernel * gamma / (np.sqrt(var) + eps)),
-                    ("you divided by the variance, not the standard deviation.", kernel * bad_std),
-                    ("gamma is missing: BN multiplies the normalized value by gamma.", kernel / np.sqrt(var + eps)),
-                ], rtol=1e-7, atol=1e-7) or "column c must be scaled by what BN multiplies channel c by.")
-            right_bias = (bias - mean) * scale + beta
-            assert np.allclose(new_bias, right_bias, rtol=1e-7, atol=1e-7), f"On {label}, the bias: " + (
-                first_matching_mistake(new_bias, [
-                    ("beta is missing: BN adds beta after scaling.", (bias - mean) * scale),
-                    ("the moving mean was not subtracted from the old bias before scaling.", bias * scale + beta),
-                    ("the old bias must be scaled together with the mean.", bias - mean * scale + beta),
-                    ("the old bias was dropped (0 only for a Dense layer with use_bias=False).", -mean * scale + beta),
-                    ("you divided by the variance, not the standard deviation.", (bias - mean) * bad_std + beta),
-                ], rtol=1e-7, atol=1e-7) or "it is what the Dense + BN pair outputs for x = 0.")
-    return run_check(TITLE_FOLD, check)
+    + beta)``, ``s = gamma / sqrt(var + eps)``, for a 5 -> 3 Dense layer and two eps."""
+    for seed, eps in enumerate((1e-3, 0.5)):
+        label, rng = f"a 5 -> 3 Dense layer, eps {eps:g}", np.random.default_rng(seed)
+        kernel, bias, gamma = rng.normal(size=(5, 3)), rng.normal(size=3), rng.uniform(0.5, 2, 3)
+        beta, mean, var = rng.normal(size=3), rng.normal(2, 1, 3), rng.uniform(0.5, 3, 3)
+        result = call_learner(fn, label, kernel, bias, gamma, beta, mean, var, eps)
+        assert isinstance(result, tuple) and len(result) == 2, "return a pair: `return new_kernel, new_bias`."
+        scale, by_variance = gamma / np.sqrt(var + eps), gamma / (var + eps)
+        expect(label, result[0], kernel * scale, [
+            ("epsilon goes under the square root, with the variance.", kernel * gamma / (np.sqrt(var) + eps)),
+            ("you divided by the variance, not the standard deviation.", kernel * by_variance),
+            ("gamma is missing: BN multiplies the normalized value by gamma.", kernel / np.sqrt(var + eps)),
+        ], "column c must be scaled by what BN multiplies channel c by.", name="the kernel", tol=1e-7)
+        expect(label, result[1], (bias - mean) * scale + beta, [
+            ("beta is missing: BN adds beta after scaling.", (bias - mean) * scale),
+            ("the moving mean was not subtracted from the old bias before scaling.", bias * scale + beta),
+            ("the old bias must be scaled together with the mean.", bias - mean * scale + beta),
+            ("the old bias was dropped (0 only for a Dense layer with use_bias=False).", -mean * scale + beta),
+            ("you divided by the variance, not the standard deviation.", (bias - mean) * by_variance + beta),
+        ], "it is what the Dense + BN pair outputs for x = 0.", name="the bias", tol=1e-7)
 
 
 def _solution_fold_dense(kernel, bias, gamma, beta, moving_mean, moving_var, eps):

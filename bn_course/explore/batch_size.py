@@ -9,8 +9,8 @@ mini-batch. For batches drawn independently from a population with mean mu and s
   ``(x - mu) / sqrt(sigma**2 + eps)`` outputs (the *train/inference gap*) shrinks roughly like
   ``1 / sqrt(B)`` and is about 1 for B = 1, where training mode outputs 0 for every sample.
 
-Notebook 06 measures these laws in view; the functions here compute the same for the slider. Batches are
-drawn with replacement; drawn without (as in an epoch), the standard error is sqrt((N - B) / (N - 1)) times smaller.
+Batches are drawn with replacement; drawn without (as in an epoch), the standard error is
+sqrt((N - B) / (N - 1)) times smaller.
 """
 
 import ipywidgets as widgets
@@ -23,8 +23,8 @@ from bn_course.explore.widgets import Explorer, control, new_figure
 __all__ = ["digit_features", "batch_statistics", "batch_size_curves", "BatchSizeExplorer", "BATCH_SIZES"]
 
 BATCH_SIZES = tuple(2**k for k in range(9))  # 1, 2, 4, ..., 256
-_HIST_EDGES = np.linspace(-3.0, 3.0, 61)
-_RATIO_EDGES = np.linspace(0.0, 2.0, 61)
+_MEAN_EDGES, _RATIO_EDGES = np.linspace(-3.0, 3.0, 61), np.linspace(0.0, 2.0, 61)
+_NUMBERS = ("se_mean", "se_theory", "var_ratio", "var_ratio_theory", "gap")
 
 
 def digit_features(n_features=8, seed=0):
@@ -40,17 +40,13 @@ def digit_features(n_features=8, seed=0):
 
 
 def batch_statistics(features, batch_size, n_batches=1000, eps=1e-3, seed=0):
-    """Statistics of ``n_batches`` mini-batches of ``batch_size`` (B >= 1) rows drawn with replacement
-    from ``features`` (N, D), with BN epsilon ``eps``; ``seed`` fixes the batches.
-
-    Returns a dict:
-        mean_error: (n_batches, D) standardized batch-mean errors (mean_B - mu) / sigma.
-        std_ratio: (n_batches, D) batch std / sigma (biased, as Keras).
-        se_mean: std of ``mean_error`` averaged over features; se_theory: ``1 / sqrt(B)``.
-        var_ratio: mean of var_B / sigma**2; var_ratio_theory: ``(B - 1) / B``.
-        gap: RMS difference of training-mode (batch statistics) and inference-mode (population
-            statistics) BN outputs, gamma = 1, beta = 0, over all samples of all batches.
-        batch_size: B.
+    """Statistics of ``n_batches`` mini-batches of B = ``batch_size`` >= 1 rows drawn with replacement from
+    ``features`` (N, D), BN epsilon ``eps``. A dict:
+        mean_error, std_ratio: (n_batches, D), (mean_B - mu) / sigma and the biased batch std / sigma.
+        se_mean: std of ``mean_error`` averaged over features; se_theory: 1 / sqrt(B).
+        var_ratio: mean of var_B / sigma**2; var_ratio_theory: (B - 1) / B.
+        gap: RMS difference of training-mode (batch statistics) and inference-mode (population statistics)
+            BN outputs, gamma = 1, beta = 0, over all samples of all batches; batch_size: B.
     """
     features = np.asarray(features, dtype=np.float64)
     if features.ndim != 2:
@@ -63,13 +59,11 @@ def batch_statistics(features, batch_size, n_batches=1000, eps=1e-3, seed=0):
     sigma = np.sqrt(var)
     rng = np.random.default_rng([seed, batch_size])
     batches = features[rng.integers(0, n, size=(n_batches, batch_size))]   # (n_batches, B, D)
-
     # BN over axis 0 of (B, n_batches * D): each column is one feature of one batch.
     columns = batches.transpose(1, 0, 2).reshape(batch_size, n_batches * d)
     ones, zeros = np.ones(n_batches * d), np.zeros(n_batches * d)
     trained = batch_norm(columns, ones, zeros, eps=eps)
     inferred = batch_norm_inference(columns, ones, zeros, np.tile(mu, n_batches), np.tile(var, n_batches), eps=eps)
-
     batch_mean, batch_var = batches.mean(axis=1), batches.var(axis=1)
     mean_error = (batch_mean - mu) / sigma
     return {
@@ -84,27 +78,20 @@ def batch_statistics(features, batch_size, n_batches=1000, eps=1e-3, seed=0):
     }
 
 
-_NUMBERS = ("se_mean", "se_theory", "var_ratio", "var_ratio_theory", "gap")
-
-
 def batch_size_curves(features, sizes=BATCH_SIZES, n_batches=1000, eps=1e-3, seed=0):
-    """:func:`batch_statistics` for every batch size in ``sizes`` (K,).
-
-    Returns a dict with ``sizes`` and, each (K,), ``se_mean``, ``se_theory``, ``var_ratio``,
-    ``var_ratio_theory``, ``gap``; plus (K, bins) densities ``mean_hist`` of the standardized
-    batch-mean errors on ``mean_edges`` (-3 .. 3) and ``ratio_hist`` of the std ratios on
-    ``ratio_edges`` (0 .. 2).
-    """
+    """:func:`batch_statistics` for every batch size in ``sizes`` (K,): a dict with ``sizes`` and, each (K,),
+    ``se_mean``, ``se_theory``, ``var_ratio``, ``var_ratio_theory``, ``gap``; plus (K, bins) densities
+    ``mean_hist`` of the mean errors on ``mean_edges`` (-3 .. 3), ``ratio_hist`` of the std ratios on ``ratio_edges``
+    (0 .. 2)."""
     stats = [batch_statistics(features, size, n_batches=n_batches, eps=eps, seed=seed) for size in sizes]
     out = {key: np.array([s[key] for s in stats]) for key in _NUMBERS}
-    out["mean_hist"] = np.array([np.histogram(s["mean_error"], bins=_HIST_EDGES, density=True)[0] for s in stats])
+    out["mean_hist"] = np.array([np.histogram(s["mean_error"], bins=_MEAN_EDGES, density=True)[0] for s in stats])
     out["ratio_hist"] = np.array([np.histogram(s["std_ratio"], bins=_RATIO_EDGES, density=True)[0] for s in stats])
-    return {**out, "sizes": np.asarray(sizes, dtype=int), "mean_edges": _HIST_EDGES, "ratio_edges": _RATIO_EDGES}
+    return {**out, "sizes": np.asarray(sizes, dtype=int), "mean_edges": _MEAN_EDGES, "ratio_edges": _RATIO_EDGES}
 
 
 class BatchSizeExplorer(Explorer):
-    """A batch-size slider (1, 2, 4, ..., 256) over three panels, all computed once
-    (:func:`batch_size_curves`).
+    """A batch-size slider (1, 2, 4, ..., 256) over three panels, all computed once (:func:`batch_size_curves`).
 
     Left: the standardized batch means for the chosen B, with the band +-1/sqrt(B); middle: batch
     std / sigma (both histograms scaled to a peak of 1, so their width is what changes); right: the
@@ -112,9 +99,8 @@ class BatchSizeExplorer(Explorer):
     ``explorer.last``: ``batch_size`` and the numbers of :func:`batch_statistics` for that B.
     """
 
-    def __init__(self, features=None, sizes=BATCH_SIZES, value=4, n_batches=1000, seed=0):
-        features = digit_features() if features is None else features
-        self.curves = c = batch_size_curves(features, sizes=sizes, n_batches=n_batches, seed=seed)
+    def __init__(self, features=None, value=4):
+        self.curves = c = batch_size_curves(digit_features() if features is None else features)
         sizes = c["sizes"]
         sliders = {"batch_size": control(widgets.SelectionSlider, "slider", "batch_size", description="batch size B",
                                          options=[(str(size), int(size)) for size in sizes], value=int(value),
@@ -124,18 +110,15 @@ class BatchSizeExplorer(Explorer):
                                           color="tab:blue", label="batch means")
         self._band = ax_mean.axvspan(-1, 1, color="tab:orange", alpha=0.15, label="±1/√B")
         ax_mean.axvline(0.0, color="black", lw=1.5, label="population mean")
-        ax_mean.set(xlim=(-3, 3), ylim=(0, 1.12), xlabel="(batch mean − μ) / σ", ylabel="frequency (peak = 1)",
-                    title="Batch means")
-        ax_mean.legend(loc="upper left", fontsize=9)
-
+        ax_mean.set(xlim=(-3, 3), xlabel="(batch mean − μ) / σ", title="Batch means")
         self._std_steps = ax_std.stairs(c["ratio_hist"][0], c["ratio_edges"], fill=True, alpha=0.6,
                                         color="tab:green", label="batch std")
         ax_std.axvline(1.0, color="black", lw=1.5, label="population std")
         self._std_mean = ax_std.axvline(1.0, color="tab:red", lw=1.5, ls="--", label="√(mean batch var)")
-        ax_std.set(xlim=(0, 2), ylim=(0, 1.12), xlabel="batch std / σ", ylabel="frequency (peak = 1)",
-                   title="Batch standard deviations")
-        ax_std.legend(loc="upper right", fontsize=9)
-
+        ax_std.set(xlim=(0, 2), xlabel="batch std / σ", title="Batch standard deviations")
+        for ax, corner in ((ax_mean, "upper left"), (ax_std, "upper right")):
+            ax.set(ylim=(0, 1.12), ylabel="frequency (peak = 1)")
+            ax.legend(loc=corner, fontsize=9)
         ax_curve.loglog(sizes, c["se_theory"], color="black", lw=1, ls="--", label="1/√B")
         ax_curve.loglog(sizes, c["se_mean"], "o", color="tab:blue", label="std of batch mean / σ")
         ax_curve.loglog(sizes, c["gap"], "s", color="tab:purple", label="train/inference gap")
@@ -151,12 +134,11 @@ class BatchSizeExplorer(Explorer):
     def draw(self, batch_size):
         c = self.curves
         k = int(np.flatnonzero(c["sizes"] == batch_size)[0])
-        half = 1.0 / np.sqrt(batch_size)
+        half, root = 1.0 / np.sqrt(batch_size), np.sqrt(c["var_ratio"][k])
         self._mean_steps.set_data(c["mean_hist"][k] / c["mean_hist"][k].max())
         self._band.set_x(-half)
         self._band.set_width(2 * half)
         self._std_steps.set_data(c["ratio_hist"][k] / c["ratio_hist"][k].max())
-        root = np.sqrt(c["var_ratio"][k])
         self._std_mean.set_xdata([root, root])
         self._marker.set_xdata([batch_size, batch_size])
         last = self.last = {"batch_size": int(batch_size), **{key: float(c[key][k]) for key in _NUMBERS}}

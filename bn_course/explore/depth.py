@@ -15,7 +15,7 @@ is below a few percent of its maximum (strict inequalities):
     sigmoid:  h < 0.01  or  h > 0.99   (h (1 - h) < 0.0099: 3.96 % of its max 0.25)
 """
 
-from dataclasses import dataclass
+from collections import namedtuple
 
 import ipywidgets as widgets
 import numpy as np
@@ -24,20 +24,19 @@ from bn_course.env import one_blas_thread
 from bn_course.numpy_bn import batch_norm_backward, batch_norm_forward
 from bn_course.explore.widgets import Explorer, control, new_figure, slider
 
-__all__ = ["ACTIVATIONS", "SATURATION_THRESHOLD", "HIST_BINS", "activate", "saturated_share", "base_weights",
+__all__ = ["RANGES", "SATURATION_THRESHOLD", "HIST_BINS", "activate", "saturated_share", "base_weights",
            "DepthStats", "depth_statistics", "DepthExplorer"]
 
-ACTIVATIONS = ("tanh", "sigmoid")
 SATURATION_THRESHOLD = 0.99
 HIST_BINS = 40  # bins of the per-layer histograms, over the activation's whole output range
-_RANGE = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}
+RANGES = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}  # the activations and their output ranges
 HISTOGRAM_VMAX = 0.12  # share per bin shown darkest (an even spread gives 1/40 = 0.025)
 GRADIENT_RANGE = (1e-12, 1e4)  # relative gradient spread shown on the log axis (outside: pinned to its edges)
 
 
 def _check_activation(activation):
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    if activation not in RANGES:
+        raise ValueError(f"activation must be one of {tuple(RANGES)}, got {activation!r}")
 
 
 def activate(z, activation):
@@ -64,29 +63,15 @@ def base_weights(depth, width=64, input_dim=64, n_classes=10, seed=0):
     return [rng.normal(0.0, 1.0 / np.sqrt(fan_in), size=(fan_in, width)) for fan_in in fan_ins], readout
 
 
-@dataclass(frozen=True)
-class DepthStats:
-    """One forward and backward pass, L = depth layers (layer 1 next to the input).
+class DepthStats(namedtuple("DepthStats", "activation depth init_scale bn pre post mean std saturated grads grad_std "
+                                          "histograms loss")):
+    """One forward and backward pass, L = depth layers (layer 1 next to the input), and its arguments.
 
     pre, post: L arrays (N, width), each nonlinearity's input (after BN with ``bn``) and output h_l.
     mean, std, saturated: (L,) mean, biased std and saturated share of each layer's N * width activations.
     grads: L arrays dL/dW_l for W_l = init_scale * V_l; grad_std: (L,) the std of each one's entries.
     histograms: (L, HIST_BINS) share of each layer's activations per bin; loss: the batch's cross-entropy.
     """
-
-    activation: str
-    depth: int
-    init_scale: float
-    bn: bool
-    pre: list
-    post: list
-    mean: np.ndarray
-    std: np.ndarray
-    saturated: np.ndarray
-    grads: list
-    grad_std: np.ndarray
-    histograms: np.ndarray
-    loss: float
 
     @property
     def gradient_ratio(self):
@@ -99,7 +84,6 @@ def depth_statistics(x, y, depth=10, init_scale=1.0, activation="tanh", bn=False
     """The module docstring's MLP on the batch ``x`` (N, D), ``y`` (N,) labels, forward and backward (through
     :mod:`bn_course.numpy_bn` with ``bn``): a :class:`DepthStats`. ``weights``: ``(hidden, readout)`` from
     :func:`base_weights` with at least ``depth`` hidden layers (made from ``width`` and ``seed`` when None)."""
-    _check_activation(activation)
     if int(depth) < 1:
         raise ValueError(f"depth must be at least 1, got {depth}")
     if not init_scale > 0:
@@ -110,8 +94,7 @@ def depth_statistics(x, y, depth=10, init_scale=1.0, activation="tanh", bn=False
         raise ValueError(f"weights hold {len(hidden)} hidden layers, fewer than depth={depth}")
     kernels = [init_scale * w for w in hidden[:depth]]
     with one_blas_thread():  # tiny products: more BLAS threads only fight over the cores
-        pre, post, caches = [], [], []
-        h = x
+        pre, post, caches, h = [], [], [], x
         for kernel in kernels:
             z, cache = h @ kernel, None
             if bn:
@@ -120,15 +103,13 @@ def depth_statistics(x, y, depth=10, init_scale=1.0, activation="tanh", bn=False
             pre.append(z)
             post.append(h)
             caches.append(cache)
-
         logits = h @ readout
         log_p = logits - logits.max(axis=1, keepdims=True)
         log_p -= np.log(np.exp(log_p).sum(axis=1, keepdims=True))
         rows = np.arange(len(y))
         dlogits = np.exp(log_p)
         dlogits[rows, y] -= 1.0
-        dh = (dlogits / len(y)) @ readout.T
-        grads = [None] * depth
+        dh, grads = (dlogits / len(y)) @ readout.T, [None] * depth
         for layer in reversed(range(depth)):
             h = post[layer]
             dz = dh * (1.0 - h * h if activation == "tanh" else h * (1.0 - h))  # act' written with h
@@ -137,7 +118,7 @@ def depth_statistics(x, y, depth=10, init_scale=1.0, activation="tanh", bn=False
             grads[layer] = (post[layer - 1] if layer else x).T @ dz
             dh = dz @ kernels[layer].T
 
-    low, high = _RANGE[activation]
+    low, high = RANGES[activation]
     bins = [np.clip(((h.ravel() - low) * (HIST_BINS / (high - low))).astype(np.intp), 0, HIST_BINS - 1) for h in post]
     return DepthStats(activation, depth, float(init_scale), bool(bn), pre, post,
                       mean=np.array([h.mean() for h in post]), std=np.array([h.std() for h in post]),
@@ -149,7 +130,6 @@ def depth_statistics(x, y, depth=10, init_scale=1.0, activation="tanh", bn=False
 
 class DepthExplorer(Explorer):
     """Init-scale and depth sliders, an activation switch and a BN checkbox for the MLP at initialization.
-
     Three panels share the layer axis (layer 1 at the top): each layer's activation histogram, its saturated
     share and its gradient spread relative to the last layer's. ``explorer.last`` is the latest :class:`DepthStats`.
     """
@@ -161,30 +141,28 @@ class DepthExplorer(Explorer):
             "init_scale": slider("init_scale", "init scale (× LeCun)", 0.1, 10.0, 0.1, init_scale,
                                  readout_format=".1f"),
             "depth": slider("depth", "hidden layers", 1, self.max_depth, 1, depth, integer=True),
-            "activation": control(widgets.ToggleButtons, "select", "activation", options=list(ACTIVATIONS),
+            "activation": control(widgets.ToggleButtons, "select", "activation", options=list(RANGES),
                                   value=activation, description="activation"),
             "bn": control(widgets.Checkbox, "checkbox", "bn", value=bn, indent=False,
                           description="batch normalization before each activation"),
         }
-        figure, (self.ax_hist, self.ax_sat, self.ax_grad) = new_figure(ncols=3, figsize=(10.5, 4.6))
-        self.ax_hist.get_gridspec().set_width_ratios([1.5, 1.0, 1.0])
+        figure, axes = new_figure(ncols=3, figsize=(10.5, 4.6), width_ratios=[1.5, 1.0, 1.0])
+        self.ax_hist, ax_sat, ax_grad = axes
         layers = np.arange(1, self.max_depth + 1)
         self.image = self.ax_hist.imshow(np.zeros((self.max_depth, HIST_BINS)), aspect="auto", cmap="Blues",
                                          vmin=0.0, vmax=HISTOGRAM_VMAX, interpolation="nearest")  # extent: draw()
-        self.bars = self.ax_sat.barh(layers, np.zeros(self.max_depth), height=0.7, color="tab:red")
-        (self.grad_line,) = self.ax_grad.plot(np.ones(self.max_depth), layers, "o-", markersize=5, linewidth=2)
+        self.bars = ax_sat.barh(layers, np.zeros(self.max_depth), height=0.7, color="tab:red")
+        (self.grad_line,) = ax_grad.plot(np.ones(self.max_depth), layers, "o-", markersize=5, linewidth=2)
+        ax_grad.axvline(1.0, color="0.4", linewidth=1, linestyle=":")
         self.ax_hist.set_ylabel("hidden layer (1 = next to the input)", fontsize=12)
-        self.ax_sat.set(title="share of saturated units", xlim=(0.0, 1.0), xticks=[0.0, 0.5, 1.0],
-                        xticklabels=["0", "50%", "100%"])
-        self.ax_sat.set_xlabel("|tanh| > 0.99, or sigmoid < 0.01 or > 0.99", fontsize=10)
-        self.ax_grad.set(title="gradient spread ÷ last layer's", xscale="log", xlim=GRADIENT_RANGE)
-        self.ax_grad.set_xlabel("std(dL/dW_l) / std(dL/dW_last)  (log)", fontsize=11)
-        self.ax_grad.axvline(1.0, color="0.4", linewidth=1, linestyle=":")
-        self.ax_hist.set_title("activation histogram per layer")
-        for ax in (self.ax_hist, self.ax_sat, self.ax_grad):
-            ax.title.set_fontsize(12)
-            ax.set_ylim(self.max_depth + 0.5, 0.5)
-            ax.set_yticks(layers[::2] if self.max_depth > 10 else layers)
+        ax_sat.set(xlim=(0.0, 1.0), xticks=[0.0, 0.5, 1.0], xticklabels=["0", "50%", "100%"])
+        ax_sat.set_xlabel("|tanh| > 0.99, or sigmoid < 0.01 or > 0.99", fontsize=10)
+        ax_grad.set(xscale="log", xlim=GRADIENT_RANGE)
+        ax_grad.set_xlabel("std(dL/dW_l) / std(dL/dW_last)  (log)", fontsize=11)
+        for ax, title in zip(axes, ("activation histogram per layer", "share of saturated units",
+                                    "gradient spread ÷ last layer's")):
+            ax.set_title(title, fontsize=12)
+            ax.set(ylim=(self.max_depth + 0.5, 0.5), yticks=layers[::2] if self.max_depth > 10 else layers)
             ax.tick_params(labelsize=11)
             ax.grid(False, axis="y")
         self._static_activation = None
@@ -193,14 +171,14 @@ class DepthExplorer(Explorer):
 
     def draw(self, init_scale, depth, activation, bn):
         if activation != self._static_activation:  # a new histogram range: redraw the static background once
-            low, high = _RANGE[activation]
+            low, high = RANGES[activation]
             self.image.set_extent((low, high, self.max_depth + 0.5, 0.5))
             self.ax_hist.set(xlim=(low, high), xticks=np.linspace(low, high, 5))
             self.ax_hist.set_xlabel(f"{activation} activation value", fontsize=12)
             self.live.invalidate()
             self._static_activation = activation
         depth = min(int(depth), self.max_depth)
-        stats = depth_statistics(self.x, self.y, depth, init_scale, activation, bn, weights=self.weights)
+        stats = self.last = depth_statistics(self.x, self.y, depth, init_scale, activation, bn, weights=self.weights)
         shown = np.full((self.max_depth, HIST_BINS), np.nan)
         shown[:depth] = stats.histograms
         self.image.set_data(np.ma.masked_invalid(shown))
@@ -209,7 +187,6 @@ class DepthExplorer(Explorer):
         relative = np.full(self.max_depth, np.nan)
         relative[:depth] = np.clip(stats.grad_std / stats.grad_std[-1], *GRADIENT_RANGE)
         self.grad_line.set_xdata(relative)
-        self.last = stats
         ratio = stats.gradient_ratio
         trend = " (vanishing towards the input)" if ratio < 1e-2 else ""
         trend = " (exploding towards the input)" if ratio > 1e2 else trend

@@ -16,17 +16,12 @@ from bn_course.explore.widgets import Explorer, control, new_figure, slider
 
 __all__ = ["example_features", "identity_point", "formula_state", "FormulaExplorer", "HIST_EDGES"]
 
-#: Fixed histogram bins shared by every update (so only bar heights change).
-HIST_EDGES = np.linspace(-12.0, 12.0, 81)
+HIST_EDGES = np.linspace(-12.0, 12.0, 81)  # fixed bins: a slider move changes only the bar heights
 
 
 def example_features(n=1000, seed=0):
-    """Three single-feature batches of ``n`` activations, as a dict label -> (n,) float64 array.
-
-    * a bell-shaped feature, mean 3 and standard deviation 2;
-    * a ReLU output (a spike at 0 plus a half-bell): BN is affine, so the spike survives;
-    * a nearly constant feature (mean 0.5, standard deviation 0.01), where eps matters.
-    """
+    """Three single-feature batches, label -> (n,) float64: a bell (mean 3, std 2), a ReLU output (a spike at 0
+    that BN, being affine, keeps) and a nearly constant feature (mean 0.5, std 0.01), where eps matters."""
     rng = np.random.default_rng(seed)
     return {
         "bell-shaped (mean 3, std 2)": rng.normal(3.0, 2.0, size=n),
@@ -50,30 +45,26 @@ def formula_state(x, gamma, beta, eps, edges=HIST_EDGES):
     (:func:`identity_point`); max_change = max |y - x|.
     """
     x = np.asarray(x, dtype=np.float64)
-    y = batch_norm(x[:, None], [gamma], [beta], eps=eps, axis=-1)[:, 0]
-    mean, var = float(x.mean()), float(x.var())
-    counts_x, _ = np.histogram(x, bins=edges)
-    counts_y, _ = np.histogram(y, bins=edges)
+    y = batch_norm(x[:, None], [gamma], [beta], eps=eps)[:, 0]
+    var = float(x.var())
+    counts_y = np.histogram(y, bins=edges)[0]
     identity_gamma, identity_beta = identity_point(x, eps)
     return {
-        "y": y, "mean": mean, "var": var, "y_mean": float(y.mean()), "y_std": float(y.std()),
+        "y": y, "mean": float(x.mean()), "var": var, "y_mean": float(y.mean()), "y_std": float(y.std()),
         "predicted_std": abs(gamma) * np.sqrt(var) / np.sqrt(var + eps),
-        "counts_x": counts_x, "counts_y": counts_y, "outside": int(y.size - counts_y.sum()),
+        "counts_x": np.histogram(x, bins=edges)[0], "counts_y": counts_y, "outside": int(y.size - counts_y.sum()),
         "identity_gamma": identity_gamma, "identity_beta": identity_beta,
         "max_change": float(np.max(np.abs(y - x))),
     }
 
 
 class FormulaExplorer(Explorer):
-    """Sliders for gamma, beta and log10(eps), a feature selector, identity and reset buttons.
+    """Sliders for gamma, beta and log10(eps), a feature selector, identity and reset buttons. Top: the feature's
+    histogram before BN; bottom: after BN, with the input's outline.
+    ``explorer.last`` is the latest :func:`formula_state` plus ``gamma``, ``beta``, ``eps``, ``feature``."""
 
-    Top: the feature's histogram before BN; bottom: after BN, with the input's outline.
-    ``explorer.last`` is the latest :func:`formula_state` plus ``gamma``, ``beta``, ``eps``, ``feature``.
-    """
-
-    def __init__(self, features=None, edges=HIST_EDGES):
-        self.features = features if features is not None else example_features()
-        self.edges = np.asarray(edges, dtype=np.float64)
+    def __init__(self):
+        self.features = example_features()
         sliders = {
             "feature": control(widgets.Dropdown, "select", "feature", options=list(self.features),
                                description="feature"),
@@ -83,24 +74,24 @@ class FormulaExplorer(Explorer):
         }
         figure, (self.ax_x, self.ax_y) = new_figure(nrows=2, figsize=(9.0, 4.4))
         self.ax_y.sharex(self.ax_x)
-        zeros = np.zeros(len(self.edges) - 1)
-        self.bars_x = self.ax_x.stairs(zeros, self.edges, fill=True, color="0.6", label="x (input)")
-        self.ghost = self.ax_y.stairs(zeros, self.edges, color="0.3", linestyle=":", linewidth=1.5,
+        zeros = np.zeros(len(HIST_EDGES) - 1)
+        self.bars_x = self.ax_x.stairs(zeros, HIST_EDGES, fill=True, color="0.6", label="x (input)")
+        self.ghost = self.ax_y.stairs(zeros, HIST_EDGES, color="0.3", linestyle=":", linewidth=1.5,
                                       label="x (input, for comparison)")
-        self.bars_y = self.ax_y.stairs(zeros, self.edges, fill=True, color="tab:blue", alpha=0.7,
+        self.bars_y = self.ax_y.stairs(zeros, HIST_EDGES, fill=True, color="tab:blue", alpha=0.7,
                                        label="y = γ·x̂ + β")
         self.mean_line = self.ax_y.axvline(0.0, color="tab:red", linewidth=2.5, label="mean of y")
         n = len(next(iter(self.features.values())))
-        self.ax_x.set_title(f"before BN: one feature over a batch of {n}", fontsize=13)
-        self.ax_y.set_title("after BN (heights rescale to fit)", fontsize=13)
-        for ax in (self.ax_x, self.ax_y):
+        for ax, title in ((self.ax_x, f"before BN: one feature over a batch of {n}"),
+                          (self.ax_y, "after BN (heights rescale to fit)")):
+            ax.set_title(title, fontsize=13)
             ax.set_ylabel("count", fontsize=12)
             ax.set_yticks([])  # no tick labels: rescaling the counts changes no text, so blitting works
             ax.grid(False, axis="y")
             ax.legend(loc="upper left", fontsize=12)
             ax.tick_params(labelsize=12)
         self.ax_y.set_xlabel("activation value", fontsize=12)
-        self.ax_y.set_xlim(self.edges[0], self.edges[-1])
+        self.ax_y.set_xlim(HIST_EDGES[0], HIST_EDGES[-1])
         self.identity_button = control(widgets.Button, "button", "identity", width="300px",
                                        description="Snap to identity: γ = √(σ²+ε), β = μ")
         self.reset_button = control(widgets.Button, "button", "reset", width="160px",
@@ -122,9 +113,8 @@ class FormulaExplorer(Explorer):
         self.set_values(gamma=1.0, beta=0.0)
 
     def draw(self, feature, gamma, beta, log10_eps):
-        eps = 10.0 ** log10_eps
-        x = self.features[feature]
-        state = formula_state(x, gamma, beta, eps, self.edges)
+        eps, x = 10.0**log10_eps, self.features[feature]
+        state = formula_state(x, gamma, beta, eps)
         self.bars_x.set_data(state["counts_x"])
         self.ghost.set_data(state["counts_x"])
         self.bars_y.set_data(state["counts_y"])
@@ -133,8 +123,7 @@ class FormulaExplorer(Explorer):
         self.ax_y.set_ylim(0, 1.1 * max(1, state["counts_x"].max(), state["counts_y"].max()))
         self.last = {**state, "gamma": gamma, "beta": beta, "eps": eps, "feature": feature}
         at_identity = state["max_change"] <= 1e-9 * (1.0 + np.max(np.abs(x)))
-        verdict = ("<b>identity: y equals x</b> ✓" if at_identity
-                   else f"max |y − x| = {state['max_change']:.3g}")
+        verdict = "<b>identity: y equals x</b> ✓" if at_identity else f"max |y − x| = {state['max_change']:.3g}"
         outside = (f"<br>{state['outside']} of {x.size} values of y fall outside the plotted range."
                    if state["outside"] else "")
         return (
@@ -142,6 +131,6 @@ class FormulaExplorer(Explorer):
             f"ε = {eps:.1e}<br>"
             f"y: mean = {state['y_mean']:.3f} (= β), std = {state['y_std']:.3f} "
             f"(= γ·σ/√(σ²+ε) = {state['predicted_std']:.3f})<br>"
-            f"identity point: γ = √(σ²+ε) = {state['identity_gamma']:.4g}, β = μ = {state['identity_beta']:.4g}; "
-            f"{verdict}{outside}"
+            f"identity point: γ = √(σ²+ε) = {state['identity_gamma']:.4g}, "
+            f"β = μ = {state['identity_beta']:.4g}; {verdict}{outside}"
         )

@@ -8,6 +8,7 @@ Until warmed up, inference mode normalizes population inputs to
 instead of training mode's 0 and ~1. Biased batch variances average to (n - 1) / n * sigma**2.
 """
 
+import itertools
 import math
 
 import numpy as np
@@ -19,11 +20,8 @@ __all__ = ["batch_stream", "ema", "steps_to_within", "warmup_state", "MomentumEx
 
 
 def batch_stream(steps=1000, batch_size=32, mean=4.0, std=2.0, seed=0):
-    """Statistics of ``steps`` random batches of ``batch_size`` values from N(mean, std**2).
-
-    Returns a dict: ``batch_mean``, ``batch_var`` (biased, as Keras), each (steps,) float64,
-    and the scalars ``mean``, ``var`` (= std**2), ``std``, ``batch_size``.
-    """
+    """Statistics of ``steps`` random batches of ``batch_size`` values from N(mean, std**2): a dict of
+    ``batch_mean``, ``batch_var`` (biased, as Keras), each (steps,), and ``mean``, ``var``, ``std``, ``batch_size``."""
     if batch_size < 2:
         raise ValueError("batch_size must be at least 2")
     values = np.random.default_rng(seed).normal(mean, std, size=(steps, batch_size))
@@ -32,17 +30,12 @@ def batch_stream(steps=1000, batch_size=32, mean=4.0, std=2.0, seed=0):
 
 
 def ema(values, momentum, init):
-    """Keras moving average: ``out[0] = init``, ``out[k] = momentum * out[k-1] + (1 - momentum) * values[k-1]``.
-
-    Returns (len(values) + 1,) float64: ``out[k]`` is the moving statistic after k steps.
-    """
+    """Keras moving average, (len(values) + 1,): the moving statistic after k steps,
+    ``out[0] = init``, ``out[k] = momentum * out[k-1] + (1 - momentum) * values[k-1]``."""
     keep = check_momentum(momentum)
-    out = np.empty(len(values) + 1)
-    out[0] = current = float(init)
-    for k, value in enumerate(np.asarray(values, dtype=np.float64).tolist(), start=1):
-        current = keep * current + (1.0 - keep) * value
-        out[k] = current
-    return out
+    values = np.asarray(values, dtype=np.float64).tolist()
+    steps = itertools.accumulate(values, lambda moving, value: keep * moving + (1.0 - keep) * value, initial=init)
+    return np.fromiter(steps, np.float64, len(values) + 1)
 
 
 def steps_to_within(fraction, momentum):
@@ -97,13 +90,12 @@ def warmup_state(stream, momentum, step, init_mean=0.0, init_var=1.0, eps=1e-3):
 class MomentumExplorer(Explorer):
     """Momentum and step sliders over three panels: batch means with the moving mean, the same for the
     variance, and inference mode's output mean/std against training mode's 0 and 1. The batches are
-    drawn once; a move reruns the moving average and blits the moving artists. ``last``: the latest
-    :func:`warmup_state` plus ``momentum`` and ``step``."""
+    drawn once; a move reruns the moving average. ``last``: the latest :func:`warmup_state` plus
+    ``momentum`` and ``step``."""
 
-    def __init__(self, stream=None, eps=1e-3):
+    def __init__(self, stream=None):
         self.stream = s = stream if stream is not None else batch_stream()
-        self.eps = eps
-        n_steps = len(s["batch_mean"])
+        n_steps, eps = len(s["batch_mean"]), 1e-3
         sliders = {
             "momentum": slider("momentum", "momentum", 0.8, 0.999, 0.001, 0.99, readout_format=".3f"),
             "step": slider("step", "training step k", 0, n_steps, 1, 100, integer=True),
@@ -137,7 +129,7 @@ class MomentumExplorer(Explorer):
                          title="Momentum and warm-up: moving statistics from 0 and 1 to the population")
 
     def draw(self, momentum, step):
-        state = warmup_state(self.stream, momentum, step, eps=self.eps)
+        state = warmup_state(self.stream, momentum, step)
         for line, key in zip(self.lines, ("moving_mean", "moving_var", "inference_mean", "inference_std")):
             line.set_ydata(state[key])
         for marker in self.markers:

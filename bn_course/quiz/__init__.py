@@ -1,7 +1,6 @@
 """The quizzes at the end of each notebook (introduced in notebook 00): ``quiz.show(bank)`` (widgets),
 ``quiz.text(bank)`` and ``quiz.answer(bank, question_id, value)`` (without widgets), :func:`progress`,
-:func:`reset`, :func:`report`, :func:`classroom`; ``python -m bn_course.quiz export|report|summary``.
-"""
+:func:`reset`, :func:`report`, :func:`classroom`; ``python -m bn_course.quiz export|report|summary``."""
 
 import dataclasses
 import os
@@ -10,7 +9,7 @@ from bn_course.quiz import reports, store
 from bn_course.quiz.bank import BankError, QuizError, bank_names, load_bank
 from bn_course.quiz.grading import grade
 from bn_course.quiz.store import ProgressFileWarning, progress_path
-from bn_course.quiz.text import answer_hint, bank_markdown, plural
+from bn_course.quiz.text import bank_markdown, plural
 
 __all__ = ["show", "text", "answer", "progress", "reset", "report", "classroom", "last_shown", "load_bank",
            "bank_names", "grade", "progress_path", "QuizError", "BankError", "ProgressFileWarning"]
@@ -42,10 +41,10 @@ def show(bank, text=None):
         os.environ.get("BN_COURSE_CLASSROOM", "").strip().lower() in ("1", "true", "yes", "on")
     if text or (text is None and not in_kernel):
         saved = store.load().get(loaded.name, {})
-        done = [f"{q.key}: {'right' if saved[q.key]['correct'] else 'wrong'} so far" for q in loaded.questions
-                if q.key in saved]
-        footer = answer_hint(loaded.name) + ("\n\nYour saved answers: " + "; ".join(done) + "." if done else "")
-        print(bank_markdown(loaded, answers=on, show_keys=True, heading="#", footer=footer))
+        done = "; ".join(f"{q.key}: {'right' if saved[q.key]['correct'] else 'wrong'} so far"
+                         for q in loaded.questions if q.key in saved)
+        print(bank_markdown(loaded, answers=on, show_keys=True, heading="#")
+              + (done and f"\nYour saved answers: {done}.\n"))
         return None
     from bn_course.quiz.view import QuizView
 
@@ -63,13 +62,13 @@ def text(bank):
 def answer(bank, question_id, value):
     """Grade ``value`` (``"b"``, ``"a, c"``, ``0.25``: see :mod:`.grading`), save it, return the :class:`Grade`."""
     loaded = load_bank(bank)
-    question = next((q for q in loaded.questions if q.key == question_id), None)
-    if question is None:
-        keys = ", ".join(q.key for q in loaded.questions)
-        raise QuizError(f"bank {loaded.name!r} has no question {question_id!r}; its questions are: {keys}")
-    result = grade(question.spec, value)
-    return dataclasses.replace(result, key=question.key,
-                               record=store.record(bank, question.key, result.answer, result.correct))
+    questions = {q.key: q for q in loaded.questions}
+    if question_id not in questions:
+        raise QuizError(f"bank {loaded.name!r} has no question {question_id!r}; its questions are: "
+                        + ", ".join(questions))
+    result = grade(questions[question_id].spec, value)
+    return dataclasses.replace(result, key=question_id,
+                               record=store.record(bank, question_id, result.answer, result.correct))
 
 
 def progress():
@@ -82,17 +81,16 @@ def reset(bank=None, confirm=False):
     saved = store.load()
     if bank is not None and bank not in bank_names() and bank not in saved:
         raise QuizError(f"no quiz bank named {bank!r}; banks are: {', '.join(bank_names())}")
-    count = sum(map(len, saved.values())) if bank is None else len(saved.get(bank, {}))
     what = "all your saved quiz answers" if bank is None else f"your saved answers to {bank}"
     if not confirm:
+        count = sum(len(records) for name, records in saved.items() if bank in (None, name))
         call = "quiz.reset(confirm=True)" if bank is None else f"quiz.reset({bank!r}, confirm=True)"
         return Notice(f"This would delete {what} ({plural(count, 'answer')}) "
                       f"from {progress_path()}. Nothing was deleted; to do it, run {call}")
     try:
-        removed = store.clear(bank)
+        return Notice(f"Deleted {what} ({plural(store.clear(bank), 'answer')}).")
     except store.ProgressUnavailable as error:
         return Notice(f"Nothing was deleted: {error}.")
-    return Notice(f"Deleted {what} ({plural(removed, 'answer')}).")
 
 
 def report(name=None, path=None, progress_file=None):

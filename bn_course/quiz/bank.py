@@ -6,6 +6,7 @@ import json
 import os
 import re
 import sys
+from collections import namedtuple
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,23 +31,14 @@ class Question:
     key: str
     origin: str
     spec: dict
-
-    @property
-    def kind(self):
-        return self.spec["kind"]
+    kind = property(lambda self: self.spec["kind"])
 
 
-@dataclass(frozen=True)
-class Bank:
-    name: str
-    title: str
-    intro: str
-    questions: tuple
+Bank = namedtuple("Bank", "name title intro questions")
 
 
 def quiz_dir():
-    configured = os.environ.get("BN_COURSE_QUIZZES")
-    return Path(configured) if configured else course_path("quizzes")
+    return Path(os.environ.get("BN_COURSE_QUIZZES") or course_path("quizzes"))
 
 
 def bank_names():
@@ -68,8 +60,8 @@ def _read(name):
 def _validated(path, mtime, size):
     """The validated JSON, read once per version of the file."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        data = json.loads(path.read_bytes())
+    except ValueError as error:  # not JSON, or not UTF-8
         raise BankError(f"{path.name} is not valid JSON: {error}") from None
     _validate(data, path.name)
     if data["notebook"] != path.stem:
@@ -80,14 +72,13 @@ def _validated(path, mtime, size):
 
 def _jsonschema():
     """jsonschema, without its optional ``rfc3987_syntax`` (seconds to import, for a format we do not use)."""
-    if "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules:
-        sys.modules["rfc3987_syntax"] = None  # makes its import fail, just this once
-        try:
-            import jsonschema
-        finally:
+    hidden = "rfc3987_syntax" not in sys.modules
+    sys.modules.setdefault("rfc3987_syntax", None)  # None: its import fails, just this once
+    try:
+        import jsonschema
+    finally:
+        if hidden:
             del sys.modules["rfc3987_syntax"]
-    import jsonschema
-
     return jsonschema
 
 
@@ -119,17 +110,14 @@ def load_bank(name):
     data = _read(name)
     questions = [_resolve(name, item["ref"]) if "ref" in item else Question(item["id"], name, item)
                  for item in data["questions"]]
-    problems, seen = [], set()
-    for item in data["questions"]:  # what the schema cannot say
-        key = item.get("ref") or item["id"]
+    keys = [item.get("ref") or item["id"] for item in data["questions"]]
+    problems = [f"{key!r} appears twice" for i, key in enumerate(keys) if key in keys[:i]]
+    for key, item in zip(keys, data["questions"]):  # what the schema cannot say
         texts = [option["text"] for option in item.get("options", [])]
-        if key in seen:
-            problems.append(f"{key!r} appears twice")
         if len(set(texts)) != len(texts):
             problems.append(f"question {key!r} has two options with the same text")
         problems += [f"question {key!r}: mistake value {m['value']} is within the tolerance of the answer"
                      for m in item.get("mistakes", []) if abs(m["value"] - item["answer"]) <= item["tolerance"]]
-        seen.add(key)
     problems += [q for q in questions if isinstance(q, str)]
     if problems:
         raise BankError(f"{name}.json: " + "; ".join(problems))

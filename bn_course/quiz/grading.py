@@ -39,8 +39,12 @@ def format_number(value):
     return f"{float(value):.6g}"
 
 
-def answer_text(spec, answer):
-    """A normalized answer as the quiz shows it: ``"b"``, ``"a, c"`` or ``"0.25"``."""
+def answer_text(spec, value):
+    """A saved answer as the quiz shows it (``"b"``, ``"a, c"``, ``"0.25"``); None if it no longer fits the question."""
+    try:
+        answer = parse_answer(spec, value)
+    except QuizError:
+        return None
     if spec["kind"] == "numeric":
         return format_number(answer)
     return LETTERS[answer] if spec["kind"] == "single" else ", ".join(LETTERS[i] for i in answer)
@@ -62,16 +66,14 @@ def _option(value, count):
 
 
 def _number(value):
-    text = value.strip().replace("−", "-").replace(" ", "") if isinstance(value, str) else value
-    if text == "":
+    text = "" if value is None else str(value).strip().replace("−", "-").replace(" ", "")
+    if not text:
         raise QuizError("the answer box is empty: type a number, e.g. 0.25")
     try:
-        if isinstance(text, bool):
-            raise TypeError
-        number = float(Fraction(text)) if isinstance(text, str) and "/" in text else float(text)
-    except (TypeError, ValueError, ZeroDivisionError):
-        shown = value.strip() if isinstance(value, str) else value
-        raise QuizError(f"{shown!r} is not a number: type a number such as 0.25, 1e-3 or 1/4") from None
+        number = float(Fraction(text) if "/" in text else text)  # str(True) is no number either
+    except (ValueError, ZeroDivisionError):
+        raise QuizError(f"{value.strip() if isinstance(value, str) else value!r} is not a number: "
+                        "type a number such as 0.25, 1e-3 or 1/4") from None
     if not math.isfinite(number):
         raise QuizError(f"{value!r} is not a finite number")
     return number
@@ -80,7 +82,7 @@ def _number(value):
 def parse_answer(spec, value):
     """An int (single), a sorted tuple of ints (multiple) or a float (numeric); else a :class:`QuizError`."""
     if spec["kind"] == "numeric":
-        return _number("" if value is None else value)
+        return _number(value)
     collection = isinstance(value, (list, tuple, set, frozenset))
     if value is None or ((collection or isinstance(value, str)) and not value):
         raise QuizError("no option chosen: choose one first" if spec["kind"] == "single" else
@@ -91,7 +93,7 @@ def parse_answer(spec, value):
             raise QuizError("this question takes exactly one option, e.g. 'b'")
         return _option(value, count)
     if isinstance(value, str):
-        tokens = [t for t in re.split(r"[\s,;]+", value.strip()) if t]
+        tokens = re.findall(r"[^\s,;]+", value)
         value = list(tokens[0]) if len(tokens) == 1 and tokens[0].isalpha() else tokens
     elif not collection:
         value = [value]
@@ -120,9 +122,8 @@ def grade(spec, value):
             also = "it is" if len(missed) == 1 else "they are"
             lines.append(f"- You left out {', '.join(missed)}: {also} also right.")
         return Grade(not lines, answer, "\n".join(lines), explanation)
-    tolerance = float(spec["tolerance"])
-    if abs(answer - float(spec["answer"])) <= tolerance:
+    if abs(answer - spec["answer"]) <= spec["tolerance"]:
         return Grade(True, answer, "", explanation)
-    near = [m for m in spec.get("mistakes", []) if abs(answer - m["value"]) <= tolerance]
+    near = [m for m in spec.get("mistakes", []) if abs(answer - m["value"]) <= spec["tolerance"]]
     feedback = min(near, key=lambda m: abs(answer - m["value"]))["feedback"] if near else spec["feedback"]
     return Grade(False, answer, feedback, explanation)

@@ -9,41 +9,28 @@ from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bn_course.quiz.bank import BankError, QuizError, bank_names, load_bank
-from bn_course.quiz.grading import answer_text, parse_answer
+from bn_course.quiz.bank import bank_names, load_bank
+from bn_course.quiz.grading import answer_text
 from bn_course.quiz.text import markdown_table, plural
 
 KIND = "bn-course-quiz-report"
 FORMAT = 1
-_RESULT = {(True, True): "✔ right", (True, False): "✘ wrong", (False, False): "not answered"}
-
-
-def _shown(spec, value):
-    try:
-        return answer_text(spec, parse_answer(spec, value))
-    except QuizError:
-        return None
 
 
 def _entry(number, question, record):
     record = record or {}
-    wrong = (_shown(question.spec, value) for value in record.get("wrong", []))
+    wrong = (answer_text(question.spec, value) for value in record.get("wrong", []))
     return {"number": number, "kind": question.kind, "answered": bool(record),
             "correct": record.get("correct", False), "attempts": record.get("attempts", 1) if record else 0,
-            "answer": _shown(question.spec, record.get("answer")),
+            "answer": answer_text(question.spec, record.get("answer")),
             "wrong": list(dict.fromkeys(w for w in wrong if w is not None))}
 
 
 def build(learner, saved):
     """The report of ``learner`` from saved progress ``{bank: {question_key: record}}``."""
-    notebooks = {}
-    for name in bank_names():
-        try:
-            bank = load_bank(name)
-        except BankError:
-            continue  # a broken bank is reported by the tests, not here
-        questions = {q.key: _entry(n, q, saved.get(name, {}).get(q.key)) for n, q in enumerate(bank.questions, 1)}
-        notebooks[name] = {"title": bank.title, "questions": questions}
+    notebooks = {bank.name: {"title": bank.title, "questions": {
+        q.key: _entry(n, q, saved.get(bank.name, {}).get(q.key)) for n, q in enumerate(bank.questions, 1)}}
+        for bank in map(load_bank, bank_names())}
     return {"kind": KIND, "format": FORMAT, "learner": learner,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "notebooks": notebooks}
 
@@ -73,8 +60,9 @@ class Report:
                  f"Saved in `{self.path}`: hand in that file. The tables below are for you.", "", *table]
         for name, notebook in self.data["notebooks"].items():
             if counts(notebook["questions"])[0]:
-                rows = [(q["number"], f"`{key}`", q["answer"] or "—", _RESULT.get((q["answered"], q["correct"])),
-                         q["attempts"]) for key, q in notebook["questions"].items()]
+                rows = [(q["number"], f"`{key}`", q["answer"] or "—", "✔ right" if q["correct"] else
+                         "✘ wrong" if q["answered"] else "not answered", q["attempts"])
+                        for key, q in notebook["questions"].items()]
                 lines += ["", f"### {name[:2]} · {notebook['title']}", "",
                           *markdown_table(["#", "question", "your last answer", "result", "checks"], "rlllr", rows)]
         return "\n".join(lines) + "\n"
@@ -117,10 +105,9 @@ def read_reports(paths):
             found.append(data)
         except OSError as error:
             skipped.append((path, error.strerror or str(error)))
-        except (json.JSONDecodeError, UnicodeError):
-            skipped.append((path, "not JSON"))
-        except ValueError as error:
-            skipped.append((path, str(error)))
+        except ValueError as error:  # not JSON (or not UTF-8), or what _check found
+            not_json = isinstance(error, (json.JSONDecodeError, UnicodeError))
+            skipped.append((path, "not JSON" if not_json else str(error)))
     return found, skipped
 
 
@@ -145,9 +132,8 @@ def _summarize(reports):
         row["share"] = row["correct"] / row["answered"] if row["answered"] else None
         row["most_wrong"], row["chose_it"] = min(row["wrong"].items(), key=lambda item: (-item[1], item[0]),
                                                  default=(None, 0))
-    ordered = sorted(questions.values(), key=lambda r: (r["share"] is None, r["share"] or 0, -r["answered"],
-                                                        r["notebook"], r["number"]))
-    return dict(sorted(notebooks.items())), ordered
+    return dict(sorted(notebooks.items())), sorted(questions.values(), key=lambda r: (
+        r["share"] is None, r["share"] or 0, -r["answered"], r["notebook"], r["number"]))
 
 
 def summary_markdown(reports, skipped=()):

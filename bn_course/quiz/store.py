@@ -6,7 +6,6 @@ means graded but not saved."""
 
 import json
 import os
-import tempfile
 import warnings
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -37,17 +36,15 @@ class ProgressUnavailable(Exception):
 
 
 def progress_path():
-    configured = os.environ.get(ENV_VAR)
-    return Path(configured).expanduser() if configured else Path.home() / ".bn_course" / "progress.json"
+    return Path(os.environ.get(ENV_VAR) or "~/.bn_course/progress.json").expanduser()
 
 
 def _unavailable(error, path):
     if isinstance(error, ProgressUnavailable):
         return error
-    blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
-    if isinstance(error, IsADirectoryError) or path.is_dir():
+    if path.is_dir():
         return ProgressUnavailable(f"{path} is a folder, not a file")
-    if blocker is not None:
+    if blocker := next((p for p in path.parents if p.exists() and not p.is_dir()), None):
         return ProgressUnavailable(f"{blocker} is a file, so the folder {path.parent} cannot be created")
     if isinstance(error, PermissionError):
         return ProgressUnavailable(f"you have no permission to write {error.filename or path}")
@@ -65,13 +62,14 @@ def _locked(path):
 
 
 def _usable(record):
-    return isinstance(record, dict) and isinstance(record.get("correct"), bool)
+    return isinstance(record, dict) and isinstance(record.get("correct"), bool) and \
+        isinstance(record.get("attempts", 0), int) and isinstance(record.get("wrong", []), list)
 
 
 def _read(path):
     """Every record, usable or not (a write keeps them all); a damaged file is moved aside."""
     try:
-        data = json.loads(path.read_bytes().decode("utf-8"))
+        data = json.loads(path.read_bytes())
     except FileNotFoundError:
         return {}
     except ValueError:  # not JSON, not UTF-8
@@ -98,16 +96,15 @@ def _change(path, change):
         with _locked(path):
             banks = _read(path)
             result = change(banks)
-            handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=path.name + ".",
-                                                 suffix=".tmp", delete=False)
+            temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # one writer at a time: the lock
             try:
-                with handle:
-                    handle.write(json.dumps({"format": FORMAT, "banks": banks}, indent=1, sort_keys=True))
+                with open(temporary, "w", encoding="utf-8") as handle:
+                    json.dump({"format": FORMAT, "banks": banks}, handle, indent=1, sort_keys=True)
                     handle.flush()
                     os.fsync(handle.fileno())
-                os.replace(handle.name, path)
+                os.replace(temporary, path)
             finally:
-                Path(handle.name).unlink(missing_ok=True)  # left only if the write failed
+                temporary.unlink(missing_ok=True)  # left only if the write failed
         return result
     except (OSError, ProgressUnavailable) as error:
         raise _unavailable(error, path) from None
@@ -139,12 +136,11 @@ def record(bank, key, answer, correct):
     def add(banks):
         previous = banks.get(bank, {}).get(key)
         previous = previous if _usable(previous) else {}
-        attempts = previous.get("attempts") if isinstance(previous.get("attempts"), int) else 0
-        wrong = [w for w in previous.get("wrong", []) if w != answer] if isinstance(previous.get("wrong"), list) else []
-        entry = {"answer": answer, "correct": bool(correct), "attempts": attempts + 1,
+        wrong = [w for w in previous.get("wrong", []) if w != answer] + ([] if correct else [answer])
+        entry = {"answer": answer, "correct": bool(correct), "attempts": previous.get("attempts", 0) + 1,
                  "time": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-        if wrong or not correct:
-            entry["wrong"] = (wrong + ([] if correct else [answer]))[-_MAX_WRONG:]
+        if wrong:
+            entry["wrong"] = wrong[-_MAX_WRONG:]
         banks.setdefault(bank, {})[key] = entry
         return entry
 
@@ -153,13 +149,10 @@ def record(bank, key, answer, correct):
     except ProgressUnavailable as error:
         warnings.warn(f"Your answer was graded but not saved: {error}. {error.fix}; then check the answer again.",
                       ProgressFileWarning, stacklevel=3)
-        return None
 
 
 def clear(bank=None):
     """Delete the saved answers of ``bank`` (all with None); returns how many."""
-    def remove(banks):
-        removed = {name: banks.pop(name) for name in list(banks) if bank in (None, name)}
-        return sum(map(len, removed.values()))
-
-    return _change(progress_path(), remove) if progress_path().exists() else 0
+    if not progress_path().exists():
+        return 0
+    return _change(progress_path(), lambda banks: sum(len(banks.pop(n)) for n in list(banks) if bank in (None, n)))

@@ -2,16 +2,17 @@
 ``bn-quiz-prompt``, ``bn-quiz-option``, ``bn-quiz-check``, ``bn-quiz-feedback``, ``bn-quiz-reveal`` (classroom
 mode), ``bn-quiz-score``, ``bn-quiz-notice`` (about the progress file)."""
 
+import functools
 import html
 import warnings
 
 import ipywidgets as widgets
+import mistune
 
 from bn_course.quiz import store
 from bn_course.quiz.bank import QuizError
 from bn_course.quiz.grading import LETTERS, format_number, grade
-from bn_course.quiz.text import answer_hint, answer_markdown, bank_markdown, markdown_to_html, plain_label, \
-    plural, question_markdown
+from bn_course.quiz.text import answer_markdown, bank_markdown, plain_label, plural, question_markdown
 
 # Long option labels must wrap (ipywidgets gives radio and checkbox labels one fixed-height line).
 _STYLE = """<style>
@@ -24,13 +25,21 @@ _STYLE = """<style>
 .bn-quiz .bn-quiz-feedback, .bn-quiz .bn-quiz-reveal { max-width: 900px; }
 </style>"""
 _COLOURS = {True: "#2e7d32", False: "#c62828", None: "#ef6c00"}
+_MARKDOWN = mistune.create_markdown(escape=True, plugins=["math"])
+# Math stays as written (HTML-escaped) for MathJax to typeset.
+_MARKDOWN.renderer.register("inline_math", lambda _, math: f"${html.escape(math, quote=False)}$")
+_MARKDOWN.renderer.register("block_math", lambda _, math: f"$${html.escape(math, quote=False)}$$")
+
+
+def markdown_to_html(text):
+    return _MARKDOWN(text).strip()
 
 
 def _quietly(action, *args):
-    """``action(*args)`` and the texts of its warnings (shown in the widgets, not on stderr)."""
+    """``action(*args)`` and its warnings as "⚠ ..." lines (shown in the widgets, not on stderr)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", store.ProgressFileWarning)
-        return action(*args), [str(w.message) for w in caught]
+        return action(*args), [f"⚠ {w.message}" for w in caught]
 
 
 def _panel(markdown, colour):
@@ -39,53 +48,64 @@ def _panel(markdown, colour):
             f"{markdown_to_html(markdown)}</div>")
 
 
+@functools.cache
+def _shared(model, items=()):
+    """One Layout or style model per value, shared by every quiz widget (~150 KB less per saved quiz)."""
+    return model(**dict(items))
+
+
+def _widget(kind, *args, css=None, layout=None, **kwargs):
+    if style := kind.class_traits().get("style"):
+        kwargs["style"] = _shared(style.klass)
+    widget = kind(*args, layout=_shared(widgets.Layout, tuple(sorted((layout or {}).items()))), **kwargs)
+    if css:
+        widget.add_class(css)
+    return widget
+
+
 class QuestionView:
     """One question's widgets; ``state``: None (not checked), True or False."""
 
     def __init__(self, number, question, quiz):
         self.question, self.quiz, self.state = question, quiz, None
-        spec, make = question.spec, quiz.make
-        self.prompt = make(widgets.HTMLMath, markdown_to_html(question_markdown(number, question, options=False)),
-                           css="bn-quiz-prompt")
-        labels = [f"({LETTERS[i]}) {plain_label(option['text'])}" for i, option in enumerate(spec.get("options", []))]
-        if spec["kind"] == "multiple":
-            self.answer_widget = make(widgets.VBox, [make(widgets.Checkbox, value=False, description=label,
-                                                          indent=False, layout={"width": "auto"}, css="bn-quiz-option")
-                                                     for label in labels])
-        elif spec["kind"] == "single":
-            self.answer_widget = make(widgets.RadioButtons, options=[(label, i) for i, label in enumerate(labels)],
-                                      value=None, layout={"width": "auto"}, css="bn-quiz-option")
+        labels = [f"({LETTERS[i]}) {plain_label(option['text'])}"
+                  for i, option in enumerate(question.spec.get("options", []))]
+        option_style = {"layout": {"width": "auto"}, "css": "bn-quiz-option"}
+        if question.kind == "multiple":
+            self.answer_widget = _widget(widgets.VBox, [_widget(widgets.Checkbox, value=False, description=label,
+                                                                indent=False, **option_style) for label in labels])
+        elif question.kind == "single":
+            self.answer_widget = _widget(widgets.RadioButtons, options=[(label, i) for i, label in enumerate(labels)],
+                                         value=None, **option_style)
         else:
-            self.answer_widget = make(widgets.Text, placeholder="a number, e.g. 0.25", description="Answer:",
-                                      layout={"width": "320px"}, css="bn-quiz-option")
-        multiple = spec["kind"] == "multiple"
-        self.option_widgets = self.answer_widget.children if multiple else (self.answer_widget,)
-        self.check_button = make(widgets.Button, description="Check", tooltip="Check this answer and save it",
-                                 button_style="primary", css="bn-quiz-check")
+            self.answer_widget = _widget(widgets.Text, placeholder="a number, e.g. 0.25", description="Answer:",
+                                         layout={"width": "320px"}, css="bn-quiz-option")
+        self.option_widgets = self.answer_widget.children if question.kind == "multiple" else (self.answer_widget,)
+        self.check_button = _widget(widgets.Button, description="Check", tooltip="Check this answer and save it",
+                                    button_style="primary", css="bn-quiz-check")
         self.check_button.on_click(self.check)
-        self.feedback = make(widgets.HTMLMath, "", css="bn-quiz-feedback")
-        children = [self.prompt, self.answer_widget, self.check_button, self.feedback]
+        self.feedback = _widget(widgets.HTMLMath, "", css="bn-quiz-feedback")
+        children = [_widget(widgets.HTMLMath, markdown_to_html(question_markdown(number, question, options=False)),
+                            css="bn-quiz-prompt"), self.answer_widget, self.check_button, self.feedback]
         if quiz.classroom:
-            self.reveal = make(widgets.HTMLMath, _panel(answer_markdown(spec), "#1565c0"), css="bn-quiz-reveal")
+            self.reveal = _widget(widgets.HTMLMath, _panel(answer_markdown(question.spec), "#1565c0"),
+                                  css="bn-quiz-reveal")
             children.append(self.reveal)
-        self.box = make(widgets.VBox, children, layout={"margin": "0 0 18px 0"}, css="bn-quiz-question")
+        self.box = _widget(widgets.VBox, children, layout={"margin": "0 0 18px 0"}, css="bn-quiz-question")
 
     def check(self, _button=None):
         """Grade, save and show the feedback; every problem ends up there, never as a traceback."""
-        multiple = self.question.kind == "multiple"
         try:
             result = grade(self.question.spec, [i for i, box in enumerate(self.option_widgets) if box.value]
-                           if multiple else self.answer_widget.value)
-        except Exception as error:
-            message = str(error) if isinstance(error, QuizError) else \
-                f"Could not check this answer ({type(error).__name__}: {error})."
-            self.feedback.value = _panel(f"⚠ {message}", _COLOURS[None])
+                           if self.question.kind == "multiple" else self.answer_widget.value)
+        except QuizError as error:
+            self.feedback.value = _panel(f"⚠ {error}", _COLOURS[None])
             return
         try:
             notes = _quietly(store.record, self.quiz.bank.name, self.question.key, result.answer, result.correct)[1]
         except Exception as error:  # a bug must not hide the feedback
-            notes = [f"Your answer could not be saved ({type(error).__name__}: {error})."]
-        self.show(result, after="".join(f"\n\n⚠ {note}" for note in notes))
+            notes = [f"⚠ Your answer could not be saved ({type(error).__name__}: {error})."]
+        self.show(result, after="".join(f"\n\n{note}" for note in notes))
         self.quiz.update_score()
 
     def show(self, result, before="", after=""):
@@ -110,41 +130,21 @@ class QuizView:
 
     def __init__(self, bank, classroom=False):
         self.bank, self.classroom, self._displayed_at = bank, classroom, None
-        intro = (bank.intro + "\n\n" if bank.intro else "") + (
-            "*Keyboard: Tab moves between options and buttons, Space chooses an option, Enter presses Check.*")
-        if classroom:
-            intro += "\n\n**Classroom mode:** the answers are shown under each question."
-        self._layouts, self._styles = {}, {}
-        make = self.make
-        title = f"<h3>Quiz: {html.escape(bank.title)}</h3>"
-        self.header = make(widgets.HTMLMath, _STYLE + title + markdown_to_html(intro))
-        self.notice = make(widgets.HTML, "", css="bn-quiz-notice")
-        self.questions = [QuestionView(n, q, self) for n, q in enumerate(bank.questions, 1)]
-        self.score = make(widgets.HTML, "", css="bn-quiz-score")
-        self.widget = make(widgets.VBox, [self.header, self.notice, *(q.box for q in self.questions), self.score],
-                           css="bn-quiz")
+        keys = "*Keyboard: Tab moves between options and buttons, Space chooses an option, Enter presses Check.*"
+        reveal = classroom and "**Classroom mode:** the answers are shown under each question."
+        intro = "\n\n".join(filter(None, [f"### Quiz: {bank.title}", bank.intro, keys, reveal]))
+        self.header = _widget(widgets.HTMLMath, _STYLE + markdown_to_html(intro))
         saved, notes = _quietly(store.load)
-        if notes:
-            self.notice.value = _panel("\n\n".join(f"⚠ {note}" for note in notes), _COLOURS[None])
+        self.notice = _widget(widgets.HTML, _panel("\n\n".join(notes), _COLOURS[None]) if notes else "",
+                              css="bn-quiz-notice")
+        self.questions = [QuestionView(n, q, self) for n, q in enumerate(bank.questions, 1)]
+        self.score = _widget(widgets.HTML, "", css="bn-quiz-score")
+        self.widget = _widget(widgets.VBox, [self.header, self.notice, *(q.box for q in self.questions), self.score],
+                              css="bn-quiz")
         for view in self.questions:
             if record := saved.get(bank.name, {}).get(view.question.key):
                 view.restore(record)
         self.update_score()
-
-    def make(self, kind, *args, css=None, layout=None, **kwargs):
-        """A widget sharing Layout and style models with the rest of the quiz (~150 KB less per saved quiz)."""
-        key = tuple(sorted((layout or {}).items()))
-        if key not in self._layouts:
-            self._layouts[key] = widgets.Layout(**dict(key))
-        if "style" in kind.class_traits():
-            style = kind.class_traits()["style"].klass
-            if style not in self._styles:
-                self._styles[style] = style()
-            kwargs["style"] = self._styles[style]
-        widget = kind(*args, layout=self._layouts[key], **kwargs)
-        if css:
-            widget.add_class(css)
-        return widget
 
     def update_score(self):
         self.answered = sum(q.state is not None for q in self.questions)
@@ -167,7 +167,7 @@ class QuizView:
             return
         self._displayed_at = count
         bundle = self.widget._repr_mimebundle_()
-        bundle["text/markdown"] = bank_markdown(self.bank, show_keys=True, footer=answer_hint(self.bank.name))
+        bundle["text/markdown"] = bank_markdown(self.bank, show_keys=True)
         bundle["text/plain"] = (f"Quiz {self.bank.name} ({self.total} questions): the widgets need JupyterLab; "
                                 f"in a console use quiz.text({self.bank.name!r}) and quiz.answer(...).")
         display(bundle, raw=True)
