@@ -119,6 +119,14 @@ def test_no_test_markers_in_view(notebook):
         assert "NBVAL" not in cell.source, f"{path.name} code cell {index}: use the cell tag nbval-ignore-output, not a comment"
 
 
+def test_checkers_are_imported_one_way(notebook):
+    """Every notebook imports its checkers from `bn_course.exercises`, never from its submodules."""
+    path, nb = notebook
+    deep = [line.strip() for cell in _code_cells(nb) for line in cell.source.splitlines()
+            if re.match(r"\s*from bn_course\.exercises\.\w+ import", line)]
+    assert not deep, f"{path.name}: import checkers with `from bn_course.exercises import ...`, not {deep}"
+
+
 def test_visible_code_cells_hold_at_most_two_asserts(notebook):
     path, nb = notebook
     for index, cell in enumerate(_code_cells(nb)):

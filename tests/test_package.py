@@ -43,6 +43,9 @@ def test_course_files_are_found_from_inside_the_course_folder_without_an_editabl
     shutil.copy(repo / "pyproject.toml", source)
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
                     "--target", str(site), str(source)], check=True)
+    modules = {root: {path.relative_to(root).as_posix() for path in (root / "bn_course").rglob("*.py")}
+               for root in (site, source)}
+    assert modules[site] == modules[source], "a bn_course subpackage is missing from pyproject's package list"
     code = "import bn_course.paths as p; print(p.course_path('quizzes'))"
     env = {"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"}
     inside = subprocess.run([sys.executable, "-c", code], cwd=repo / "notebooks", env=env,
