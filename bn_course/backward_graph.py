@@ -25,7 +25,8 @@ __all__ = ["batch_norm_forward_graph", "batch_norm_backward_graph"]
 
 
 def batch_norm_forward_graph(x, gamma, beta, eps=1e-3, axis=-1):
-    """Training-mode BN as six graph nodes; returns y and the nodes the backward pass needs."""
+    """Training-mode BN as six graph nodes: x (N, ...) float, gamma and beta (C,) with C = x.shape[axis].
+    Returns y (shape of x) and a cache of the nodes the backward pass needs."""
     axis = axis % x.ndim
     axes = tuple(a for a in range(x.ndim) if a != axis)   # reduce over every axis but the kept one
     shape = [1] * x.ndim
@@ -43,7 +44,11 @@ def batch_norm_forward_graph(x, gamma, beta, eps=1e-3, axis=-1):
 
 
 def batch_norm_backward_graph(dy, cache, return_stages=False):
-    """dL/dx, dL/dgamma, dL/dbeta from dL/dy, walking the six nodes backwards."""
+    """dL/dx, dL/dgamma, dL/dbeta from dL/dy (shape of x), walking the six nodes backwards.
+
+    Returns grads = (dx, dgamma, dbeta): dx shaped like x, dgamma and dbeta (C,). ``return_stages=True`` returns
+    (grads, stages), stages a dict of every intermediate gradient: dx_hat and dx shaped like x; dbeta, dgamma,
+    dvar and dmu with x's rank, size 1 on every axis but ``axis`` (e.g. (1, C) or (1, 1, 1, C))."""
     xmu, var, inv, x_hat, gamma = cache["xmu"], cache["var"], cache["inv"], cache["x_hat"], cache["gamma"]
     eps, axes, m = cache["eps"], cache["axes"], cache["m"]
 

@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-__all__ = ["setup_notebook", "import_tensorflow", "one_blas_thread", "MINIMUM_VERSIONS"]
+__all__ = ["setup_notebook", "import_tensorflow", "import_keras", "one_blas_thread", "MINIMUM_VERSIONS"]
 
 # Oldest releases the course was checked against (Keras 3.14 restored renorm; TF 2.16 is the first with Keras 3).
 MINIMUM_VERSIONS = {"python": (3, 10), "numpy": (1, 26), "matplotlib": (3, 8), "ipywidgets": (8, 0),
@@ -48,6 +48,14 @@ def import_tensorflow():
     return tensorflow
 
 
+def import_keras():
+    """Import and return ``keras``, TensorFlow first and quietly (see :func:`import_tensorflow`)."""
+    import_tensorflow()
+    import keras
+
+    return keras
+
+
 @functools.cache
 def _blas_controller():
     from threadpoolctl import ThreadpoolController  # ships with scikit-learn, which the data set needs
@@ -81,8 +89,7 @@ def setup_notebook(seed=0, tensorflow=False):
     loaded = "NumPy"
     if tensorflow:
         tf = import_tensorflow()
-        import keras
-
+        keras = import_keras()
         _require("tensorflow", tf.__version__)
         _require("keras", keras.__version__)
         if keras.backend.backend() != "tensorflow":

@@ -33,10 +33,14 @@ def build_mlp(input_dim=64, hidden=(64, 64), activation="relu", bn=None, use_bia
     keras.utils.set_random_seed(seed)
     layers = [keras.Input(shape=(input_dim,))]
     for units in hidden:
-        layers.append(keras.layers.Dense(units, activation=None if bn else activation, use_bias=use_bias,
-                                         kernel_initializer=kernel_initializer))
-        block = [keras.layers.BatchNormalization(momentum=momentum), keras.layers.Activation(activation)] if bn else []
-        layers.extend(block if bn == "before" else block[::-1])
+        dense = keras.layers.Dense(units, None if bn else activation, use_bias=use_bias,
+                                   kernel_initializer=kernel_initializer)
+        if bn is None:
+            layers.append(dense)
+        elif bn == "before":
+            layers += [dense, keras.layers.BatchNormalization(momentum=momentum), keras.layers.Activation(activation)]
+        else:
+            layers += [dense, keras.layers.Activation(activation), keras.layers.BatchNormalization(momentum=momentum)]
     layers.append(keras.layers.Dense(n_classes, activation="softmax"))
     return keras.Sequential(layers, name=name or f"mlp_bn_{bn or 'none'}")
 
@@ -71,8 +75,9 @@ def parameter_counts(model):
 
     BN's gamma and beta are trainable; its moving mean and variance are not.
     """
-    return tuple(int(sum(np.prod(w.shape) for w in weights))
-                 for weights in (model.trainable_weights, model.non_trainable_weights))
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    non_trainable = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
+    return trainable, non_trainable
 
 
 def layer_table(model):
@@ -81,10 +86,14 @@ def layer_table(model):
     Leaves out the auto-generated layer names, which depend on the session.
     """
     rows = [("layer", "output shape", "trainable", "non-trainable")]
-    entries = [(type(layer).__name__, str(tuple(layer.output.shape)), layer) for layer in model.layers]
-    for name, shape, counted in entries + [("total", "", model)]:
-        rows.append((name, shape, *(f"{n:,}" for n in parameter_counts(counted))))
+    for layer in model.layers:
+        trainable, non_trainable = parameter_counts(layer)
+        rows.append((type(layer).__name__, str(tuple(layer.output.shape)), f"{trainable:,}", f"{non_trainable:,}"))
+    trainable, non_trainable = parameter_counts(model)
+    rows.append(("total", "", f"{trainable:,}", f"{non_trainable:,}"))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:>{widths[3]}}" for r in rows]
+    lines = []
+    for name, shape, trainable, frozen in rows:  # text left-aligned, counts right-aligned
+        lines.append(f"{name:<{widths[0]}}  {shape:<{widths[1]}}  {trainable:>{widths[2]}}  {frozen:>{widths[3]}}")
     rule = "-" * len(lines[0])
     return "\n".join([lines[0], rule, *lines[1:-1], rule, lines[-1]])

@@ -11,7 +11,8 @@ __all__ = ["rel_error", "numerical_gradient"]
 
 
 def numerical_gradient(f, x, dy, h=1e-5):
-    """Central-difference estimate of d sum(f(x) * dy) / dx, nudging one element of x at a time."""
+    """Central-difference estimate of d sum(f(x) * dy) / dx, nudging one element of x at a time.
+    x: any shape; f(x) has the shape of dy. Returns a float64 array shaped like x."""
     x = np.array(x, dtype=np.float64)                     # a copy: the caller's array is never touched
     grad = np.zeros_like(x)
     for i in np.ndindex(x.shape):

@@ -23,8 +23,8 @@ Contract (``tests/test_layers.py`` checks each point against ``keras.layers.Batc
       y = gamma * (x - moving_mean) / sqrt(moving_variance + epsilon) + beta
 
 - float16/bfloat16 inputs are normalized in float32; the result has the layer's compute dtype.
-- Bad arguments raise ``TypeError``/``ValueError`` naming the argument (momentum, epsilon and the
-  axis's range through ``bn_course.validation``, the checks every module of the course shares).
+- Bad arguments raise ``TypeError``/``ValueError`` naming the argument (momentum, epsilon and axis
+  through ``bn_course.validation``, the checks every module of the course shares).
 - Saving: importing this module registers the class as ``"bn_course>BatchNorm"``; a ``.keras``
   file records that name, so ``keras.saving.load_model`` restores the layer without
   ``custom_objects`` once ``bn_course.layers`` has been imported (Keras imports a saved
@@ -34,10 +34,8 @@ What Keras's layer has and this one leaves out: custom initializers, regularizer
 constraints, masking, Batch Renormalization and ``synchronized=True``.
 """
 
-import numbers
-
 from bn_course.env import import_tensorflow
-from bn_course.validation import check_axis, check_eps, check_momentum
+from bn_course.validation import check_axis, check_eps, check_int, check_momentum
 
 tf = import_tensorflow()  # before Keras, which would import TensorFlow noisily
 import keras  # noqa: E402
@@ -52,16 +50,15 @@ class BatchNorm(keras.layers.Layer):
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, **kwargs):
         super().__init__(**kwargs)
         # Check the arguments now, with messages that name them (not deep inside call later).
-        # check_momentum and check_eps are the course's shared checks (bn_course.validation):
-        # TypeError for a non-number, ValueError for momentum outside [0, 1] or epsilon below 0.
+        # check_momentum, check_eps and check_int are the course's shared checks (bn_course.validation):
+        # TypeError for a wrong kind of value, ValueError for momentum outside [0, 1] or epsilon below 0.
         self.momentum = check_momentum(momentum)
         self.epsilon = check_eps(epsilon, name="epsilon")
-        if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):  # its range: checked in build
-            raise TypeError(f"axis must be an int (the feature axis to keep, e.g. -1 or 1), got {axis!r}")
+        self.axis = check_int(axis, "axis", low=None)  # any int for now: build checks it exists in the input
         for name, value in [("center", center), ("scale", scale)]:
             if not isinstance(value, bool):
                 raise TypeError(f"{name} must be True or False, got {value!r}")
-        self.axis, self.center, self.scale = int(axis), center, scale
+        self.center, self.scale = center, scale
 
     def build(self, input_shape):
         rank = len(input_shape)

@@ -22,7 +22,7 @@ Keras's default eps = 1e-3. Group g holds *consecutive* channels g*C/G .. (g+1)*
 
 import numpy as np
 
-from bn_course.validation import as_float_array, check_eps
+from bn_course.validation import as_float_array, check_axis, check_eps, check_int
 
 __all__ = ["layer_norm", "group_norm", "instance_norm", "statistic_labels", "plot_statistic_groups", "NORMALIZERS"]
 
@@ -47,13 +47,14 @@ def _param(value, name, x, axes, default):
 def layer_norm(x, gamma=None, beta=None, eps=1e-3, axis=-1):
     """``keras.layers.LayerNormalization(axis=axis, epsilon=eps)`` in NumPy.
 
-    x: rank >= 2, batch first, e.g. (N, D) or (N, H, W, C). ``axis``: the axis or axes normalized
-    over, for each position of the others (-1: each feature vector; (1, 2, 3): the paper's layer
-    norm for images). gamma, beta: shape ``x.shape[axis]`` (for a tuple, the tuple of sizes, like
+    x: rank >= 2, batch first, e.g. (N, D) or (N, H, W, C). ``axis``: an int or a tuple/list of ints, the
+    axes normalized over, for each position of the others (-1: each feature vector; (1, 2, 3): the paper's
+    layer norm for images). gamma, beta: shape ``x.shape[axis]`` (for a tuple, the tuple of sizes, like
     the Keras layer's weights); None means 1 and 0. Returns y with the shape of x.
     """
     x, eps = as_float_array(x, "x"), check_eps(eps)
-    axes = tuple(a % x.ndim for a in np.atleast_1d(axis).tolist())
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    axes = tuple(check_axis(a, x.ndim, x.shape) for a in axes)
     if 0 in axes:
         raise ValueError("layer_norm normalizes within a sample: axis must not include the batch axis 0")
     return _normalize(x, axes, eps) * _param(gamma, "gamma", x, axes, 1.0) + _param(beta, "beta", x, axes, 0.0)
@@ -69,8 +70,7 @@ def group_norm(x, gamma=None, beta=None, groups=32, eps=1e-3):
     x, eps = as_float_array(x, "x"), check_eps(eps)
     if x.ndim < 2:
         raise ValueError(f"x must have a batch axis and a channel axis (rank >= 2), got shape {x.shape}")
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
-        raise ValueError(f"groups must be a positive integer, got {groups!r}")
+    groups = check_int(groups, "groups")
     if x.shape[-1] % groups:
         raise ValueError(f"groups={groups} must divide the number of channels C={x.shape[-1]}")
     grouped = x.reshape(*x.shape[:-1], groups, -1)                      # (N, ..., G, C/G)
@@ -97,9 +97,10 @@ def statistic_labels(kind, batch_size, channels, groups=None):
     n, c = np.arange(batch_size)[:, None], np.arange(channels)[None, :]
     if kind == "batch":
         return np.array(np.broadcast_to(c, (batch_size, channels)))
-    groups = {"layer": 1, "instance": channels}.get(kind, groups)  # layer norm is G = 1, instance norm G = C
-    if groups is None or channels % groups:
-        raise ValueError(f"group needs groups dividing channels={channels}, got {groups!r}")
+    groups = {"layer": 1, "group": groups, "instance": channels}[kind]  # layer norm is G = 1, instance norm G = C
+    groups = check_int(groups, "groups")
+    if channels % groups:
+        raise ValueError(f"groups={groups} must divide channels={channels}")
     return n * groups + c // (channels // groups)
 
 

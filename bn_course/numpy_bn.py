@@ -14,7 +14,8 @@ Conventions shared by every function here:
 
 import numpy as np
 
-from bn_course.validation import as_float_array, check_axis, check_channel_vector, check_eps, check_momentum
+from bn_course.validation import (as_float_array, check_axis, check_channel_vector, check_eps, check_momentum,
+                                  check_variance)
 
 __all__ = ["batch_norm", "batch_norm_forward", "batch_norm_backward", "batch_norm_inference", "update_moving"]
 
@@ -27,8 +28,9 @@ def _prepare(x, gamma, beta, eps, axis):
     axis = check_axis(axis, x.ndim, x.shape)
     gamma = check_channel_vector(gamma, "gamma", x.shape[axis])
     beta = check_channel_vector(beta, "beta", x.shape[axis])
+    reduce_axes = tuple(a for a in range(x.ndim) if a != axis)  # the statistics average over these
     shape = tuple(x.shape[a] if a == axis else 1 for a in range(x.ndim))  # broadcasts a (C,) vector against x
-    return x, gamma, beta, check_eps(eps), axis, tuple(a for a in range(x.ndim) if a != axis), shape
+    return x, gamma, beta, check_eps(eps), axis, reduce_axes, shape
 
 
 def batch_norm_forward(x, gamma, beta, eps=1e-3, axis=-1):
@@ -112,9 +114,7 @@ def batch_norm_inference(x, gamma, beta, moving_mean, moving_var, eps=1e-3, axis
     """
     x, gamma, beta, eps, axis, _, shape = _prepare(x, gamma, beta, eps, axis)
     moving_mean = check_channel_vector(moving_mean, "moving_mean", x.shape[axis])
-    moving_var = check_channel_vector(moving_var, "moving_var", x.shape[axis])
-    if np.any(moving_var < 0):
-        raise ValueError("moving_var must be >= 0 everywhere (it is a variance)")
+    moving_var = check_variance(moving_var, "moving_var", x.shape[axis])
     inv_std = 1.0 / np.sqrt(moving_var + eps)
     return gamma.reshape(shape) * (x - moving_mean.reshape(shape)) * inv_std.reshape(shape) + beta.reshape(shape)
 

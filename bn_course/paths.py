@@ -1,4 +1,5 @@
-"""Where the course's own files are: the folder holding ``notebooks/`` and ``quizzes/``.
+"""Where the course's own files are: the folder holding ``notebooks/`` and ``quizzes/``. Used by the quiz
+engine (its banks), :mod:`bn_course.navigation` and ``tools/add_navigation.py``; notebooks never call it.
 
 Found from an editable install (``pip install -e .``, what ``make`` does), or from a plain one when Python
 runs inside the course folder or ``BN_COURSE_ROOT`` names it; otherwise :func:`course_path` says how to fix it.

@@ -1,4 +1,5 @@
-"""Argument checks shared by every module (one place, so every error message reads the same).
+"""Argument checks shared by every module (one place, so every error message reads the same); notebook 03
+imports three of them for its layer.
 
 Each function returns the cleaned value or raises a ``TypeError`` (wrong kind of value) or
 ``ValueError`` (right kind, wrong value) whose message names the argument.
@@ -8,7 +9,8 @@ import numbers
 
 import numpy as np
 
-__all__ = ["as_float_array", "check_axis", "check_channel_vector", "check_eps", "check_momentum"]
+__all__ = ["as_float_array", "check_axis", "check_channel_vector", "check_variance", "check_eps", "check_momentum",
+           "check_int"]
 
 
 def as_float_array(value, name):
@@ -40,6 +42,14 @@ def check_channel_vector(value, name, channels):
     return array
 
 
+def check_variance(value, name, channels):
+    """``value`` as a float array of shape (channels,) with every entry >= 0 (a variance)."""
+    array = check_channel_vector(value, name, channels)
+    if np.any(array < 0):
+        raise ValueError(f"{name} must be >= 0 everywhere (it is a variance)")
+    return array
+
+
 def check_eps(eps, name="eps"):
     """``eps`` as a float: a finite number >= 0."""
     if not isinstance(eps, numbers.Real) or isinstance(eps, bool):
@@ -56,3 +66,13 @@ def check_momentum(momentum, name="momentum"):
     if not 0.0 <= momentum <= 1.0:
         raise ValueError(f"{name} must be in [0, 1] (the share of the old moving value kept), got {momentum}")
     return float(momentum)
+
+
+def check_int(value, name, low=1):
+    """``value`` as an int >= ``low`` (a count such as groups, a depth or a step; with ``low=None`` any int,
+    e.g. an axis before the input's rank is known); not a bool or a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if low is not None and value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value}")
+    return int(value)

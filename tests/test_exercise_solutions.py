@@ -8,11 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bn_course.exercises import EXERCISES, find_exercise
 from bn_course.exercises.__main__ import main
-from bn_course.exercises.common import AsGiven, run_check
+from bn_course.exercises.common import AsGiven, call_learner, checker, expect, mismatch
 from bn_course.navigation import NOTEBOOKS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -28,6 +29,10 @@ def _raise(error):
         raise error
 
     return check
+
+
+def run_check(title, check):
+    return checker(title)(check)()
 
 
 def test_verdicts():
@@ -100,3 +105,39 @@ def test_an_unknown_notebook_is_a_clear_error():
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.startswith("error: no notebook '99_nope'; notebooks are: 00_start_here, ")
     assert done.stderr.count("\n") == 1
+
+
+def test_a_wrong_answer_without_a_named_mistake_still_gets_a_sentence():
+    hint = mismatch("L", [1.0, 2.0], [1.0, 3.0])
+    assert hint is not None and hint.strip(), repr(hint)
+    with pytest.raises(AssertionError, match=r"On L, the output is wrong: \S"):
+        expect("L", [1.0, 2.0], [1.0, 3.0])
+
+
+def test_the_in_place_check_compares_every_argument_and_key():
+    with_nan = np.array([np.nan, 1.0])
+    assert np.isnan(call_learner(lambda x: x + 1, "L", with_nan)[0])  # NaN in, untouched: not "changed"
+    state = {"weight": np.ones(2), "count": np.array(5)}
+
+    def pops(state):
+        state.pop("count")
+
+    def adds(state):
+        state["eps"] = 1e-5
+
+    def replaces(state):
+        state["weight"] = [1.0, 1.0]
+
+    for changes in (pops, adds, replaces):
+        with pytest.raises(AssertionError, match="dict you were given") as raised:
+            call_learner(changes, "L", state)
+        assert "x -= mu" not in str(raised.value)
+    assert state.keys() == {"weight", "count"}
+
+
+def test_an_input_changed_after_a_dict_argument_is_caught():
+    def changes_x(state, x):
+        x[0] = 7.0
+
+    with pytest.raises(AssertionError, match="changed an input array in place"):
+        call_learner(changes_x, "L", {"count": 3}, np.zeros(2))

@@ -111,3 +111,11 @@ def test_the_exercise_is_registered_with_a_passing_solution():
     assert (exercise.notebook, exercise.key) == ("01_why_batchnorm", "batch-norm-bug")
     assert exercise.check(exercise.solution).passed
     assert "axis" in exercise.explanation
+
+
+def test_a_ragged_return_is_the_learners_mistake_not_a_crash():
+    def ragged(z, gamma=1.0, beta=0.0, eps=1e-3):
+        return [row[:1 + i % 2] for i, row in enumerate(correct(z, gamma, beta, eps))]
+
+    result = check_batch_norm_fix(ragged)
+    assert result.status == "failed" and "return one array of shape (256, 64)" in result.message, result

@@ -195,7 +195,7 @@ def test_backward_mistakes_get_hints():
         return dx, dbeta, dgamma
 
     message = check_backward(swapped_outputs).message
-    assert "dgamma and dbeta are swapped" in message and "bug(s) left" not in message  # named once
+    assert "dgamma and dbeta are swapped" in message and "outputs are wrong" not in message  # named once
     assert check_backward(lambda dy, x, gamma, eps=1e-3: (dy, dy)).status == "failed"
 
 
@@ -280,7 +280,7 @@ def test_the_fixed_backward_passes():
 def test_the_colleague_code_gets_both_bugs_named():
     result = check_find_the_bug(colleague_backward)
     assert result.status == "failed"
-    assert "2 bug(s) left" in result.message
+    assert result.message.startswith("2 outputs are wrong")
     assert "dgamma sums dy * (x - mu)" in result.message
     assert "m is the batch size x.shape[0]" in result.message
 
@@ -293,7 +293,7 @@ def test_the_colleague_code_gets_both_bugs_named():
 def test_each_remaining_bug_is_named_alone(variant, words, absent):
     result = check_find_the_bug(variant)
     assert result.status == "failed" and words in result.message, result
-    assert absent not in result.message and "bug(s) left" not in result.message
+    assert absent not in result.message and "outputs are wrong" not in result.message
 
 
 def test_find_the_bug_shape_and_untouched_cases():
@@ -313,3 +313,23 @@ def test_find_the_bug_shape_and_untouched_cases():
         return dx, dgamma, 2 * dbeta
 
     assert "dbeta is wrong" in check_find_the_bug(wrong_dbeta).message
+
+
+def test_the_forward_tolerance_is_tight():
+    result = check_forward(lambda x, g, b, eps=1e-3, axis=-1: correct(x, g, b, eps, axis) + 5e-7)
+    assert result.status == "failed", result
+
+
+def test_one_bug_in_two_outputs_is_counted_as_outputs_with_hints_that_fit():
+    def unbiased_x_hat(dy, x, gamma, eps=1e-3, axis=-1):  # one bug: ddof=1 in x_hat, seen in dx and dgamma
+        others, axis = _reduce_axes(x, axis)
+        m, shape = x.size // x.shape[axis], _keep_shape(x, axis)
+        inv = 1.0 / np.sqrt(x.var(axis=others, keepdims=True, ddof=1) + eps)
+        x_hat = (x - x.mean(axis=others, keepdims=True)) * inv
+        dx = gamma.reshape(shape) * inv * (dy - dy.sum(axis=others, keepdims=True) / m
+                                           - x_hat * (dy * x_hat).sum(axis=others, keepdims=True) / m)
+        return dx, (dy * x_hat).sum(axis=others), dy.sum(axis=others)
+
+    message = check_find_the_bug(unbiased_x_hat).message
+    assert "bug(s)" not in message and message.startswith("2 outputs are wrong"), message
+    assert "which input does gamma multiply?" not in message and "x_hat" in message, message

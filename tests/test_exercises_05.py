@@ -260,3 +260,15 @@ def test_fold_wrong_answers_are_named(fn, words):
 
 def test_fold_untouched_is_not_attempted():
     assert check_fold_dense(fold_todo).status == "not attempted"
+
+
+def test_an_unnamed_ema_mistake_says_how_far_off_without_the_answer():
+    result = check_ema_steps(lambda init, b, m, k: ema_right(init, b, m, k) + 0.01)
+    right = ema_right(0.0, 4.0, 0.99, 100)
+    assert result.status == "failed" and "too high by about 0.39%" in result.message, result
+    assert f"{right:.4f}" not in result.message and "expected" not in result.message, result
+
+
+def test_a_nan_ema_is_not_blamed_on_eps():
+    result = check_ema_steps(lambda init, b, m, k: np.full(np.shape(init), np.nan))
+    assert result.status == "failed" and "NaN" in result.message and "eps" not in result.message, result

@@ -108,7 +108,18 @@ def test_changing_the_state_in_place_is_named():
         state["bias"][0] = 7.0
         return correct(state, torch_momentum, torch_eps)
     result = check_convert_bn(in_place)
-    assert result.status == "failed" and "changed an input in place" in result.message, result
+    assert result.status == "failed" and "changed the dict it was given" in result.message, result
+
+
+@pytest.mark.parametrize("edit", [lambda state: state.pop("num_batches_tracked"),
+                                  lambda state: state.update(eps=1e-5)], ids=["pops-a-key", "adds-a-key"])
+def test_a_key_popped_from_or_added_to_the_state_is_named(edit):
+    def converter(state, torch_momentum=0.1, torch_eps=1e-5):
+        edit(state)
+        return correct(state, torch_momentum, torch_eps)
+    result = check_convert_bn(converter)
+    assert result.status == "failed" and "don't assign into the dict" in result.message, result
+    assert "x -= mu" not in result.message
 
 
 def test_a_crash_is_reported_not_raised():

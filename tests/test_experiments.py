@@ -18,6 +18,9 @@ def test_builders_place_bn_and_bias_as_documented():
     after = ex.build_mlp(hidden=(8,), bn="after")
     assert [type(layer).__name__ for layer in after.layers][:3] == ["Dense", "Activation", "BatchNormalization"]
     assert after.layers[0].use_bias
+    plain = ex.build_mlp(hidden=(8, 8), activation="tanh")
+    assert [type(layer).__name__ for layer in plain.layers] == ["Dense", "Dense", "Dense"]
+    assert plain.layers[0].activation is keras.activations.tanh and plain.layers[0].use_bias
     with pytest.raises(ValueError, match="bn must be"):
         ex.build_mlp(bn="middle")
     cnn = ex.build_cnn(momentum=0.8)
@@ -32,14 +35,12 @@ def test_parameter_counts_match_the_architecture():
     assert trainable + frozen == model.count_params()
 
 
-
 def test_layer_table_lists_each_layer_and_the_totals():
     table = ex.layer_table(ex.build_mlp(input_dim=64, hidden=(16,), bn="before"))
     lines = table.splitlines()
     assert lines[0].split()[:3] == ["layer", "output", "shape"]
     assert any(line.startswith("BatchNormalization") and line.split()[-2:] == ["32", "32"] for line in lines)
     assert lines[-1].split() == ["total", f"{64 * 16 + 32 + 170:,}", "32"]
-
 
 
 def test_cnn_without_bn_keeps_its_biases_and_applies_relu():

@@ -49,9 +49,13 @@ def test_batch_of_one_in_training_mode_outputs_zero(features):
     stats = batch_statistics(features, 1, n_batches=50)
     assert np.all(stats["std_ratio"] == 0.0)
     with pytest.raises(ValueError):
-        batch_statistics(features, 0)
-    with pytest.raises(ValueError):
         batch_statistics(features[:, 0], 4)
+
+
+@pytest.mark.parametrize("bad, error", [(4.0, TypeError), (2.5, TypeError), (True, TypeError), (0, ValueError)])
+def test_batch_size_is_a_whole_number_of_at_least_one(features, bad, error):
+    with pytest.raises(error, match="batch_size must"):
+        batch_statistics(features, bad, n_batches=10)
 
 
 def test_same_seed_same_numbers(features):

@@ -148,15 +148,18 @@ def test_histograms_are_shares(batch, weights):
     np.testing.assert_allclose(stats.histograms.sum(axis=1), 1.0)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"depth": 0}, "depth must be at least 1"),
-    ({"init_scale": 0.0}, "init_scale must be positive"),
-    ({"activation": "relu"}, "activation must be one of"),
-    ({"depth": 13}, "fewer than depth=13"),
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"depth": 0}, ValueError, "depth must be >= 1"),
+    ({"depth": 3.5}, TypeError, "depth must be an int"),
+    ({"depth": 4.0}, TypeError, "depth must be an int"),
+    ({"depth": True}, TypeError, "depth must be an int"),
+    ({"init_scale": 0.0}, ValueError, "init_scale must be positive"),
+    ({"activation": "relu"}, ValueError, "activation must be one of"),
+    ({"depth": 13}, ValueError, "fewer than depth=13"),
 ])
-def test_bad_arguments_are_named(batch, weights, kwargs, message):
+def test_bad_arguments_are_named(batch, weights, kwargs, error, message):
     x, y = batch
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(error, match=message):
         ed.depth_statistics(x, y, weights=weights, **kwargs)
 
 
@@ -188,3 +191,9 @@ def test_explorer_follows_its_controls(batch):
     assert explorer.live.image.value[:4] == b"\x89PNG"
     classes = {c for s in explorer.sliders.values() for c in s._dom_classes}
     assert {"bn-slider-init_scale", "bn-slider-depth", "bn-select-activation", "bn-checkbox-bn"} <= classes
+
+
+def test_explorer_max_depth_is_a_whole_number(batch):
+    x, y = batch
+    with pytest.raises(TypeError, match="max_depth must be an int"):
+        ed.DepthExplorer(x, y, max_depth=12.0)

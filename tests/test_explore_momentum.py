@@ -25,14 +25,17 @@ def test_stream_is_deterministic_and_uses_the_biased_variance():
     assert STREAM["var"] == 4.0 and STREAM["batch_size"] == 32
 
 
-def test_ema_is_keras_update_applied_step_by_step():
-    values = STREAM["batch_mean"][:50]
-    curve = ema(values, 0.9, 0.0)
-    moving = np.array(0.0)
-    for k, value in enumerate(values, start=1):
-        moving = update_moving(moving, np.array(value), momentum=0.9)
-        assert curve[k] == pytest.approx(float(moving), rel=1e-12)
-    assert curve[0] == 0.0 and curve.shape == (51,)
+@pytest.mark.parametrize("momentum", [0.0, 0.5, 0.8, 0.9, 0.99, 0.999, 1.0])
+@pytest.mark.parametrize("key, mean", [("batch_mean", 4.0), ("batch_var", 4.0), ("batch_mean", 0.0)])
+def test_ema_equals_update_moving_applied_step_by_step(momentum, key, mean):
+    values = batch_stream(steps=1000, mean=mean, seed=1)[key]
+    moving, expected = np.array(0.5), [0.5]
+    for value in values:
+        moving = update_moving(moving, np.array(value), momentum=momentum)
+        expected.append(float(moving))
+    curve = ema(values, momentum, 0.5)
+    assert curve.shape == (1001,) and curve[0] == 0.5
+    np.testing.assert_allclose(curve, expected, rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("momentum", [0.0, 0.5, 0.9, 0.99])
@@ -72,8 +75,6 @@ def test_warmup_state_gap_formulas():
     late = warmup_state(STREAM, 0.9, 300)
     assert abs(late["inference_mean_at"]) < 0.3 and abs(late["inference_std_at"] - 1.0) < 0.2
     assert 0.99 < late["training_std_at"] <= 1.0
-    with pytest.raises(ValueError):
-        warmup_state(STREAM, 0.99, 301)
 
 
 def test_explorer_sliders_update_the_state_and_readout():
@@ -97,3 +98,16 @@ def test_momentum_is_checked_by_the_shared_validation():
             ema([1.0, 2.0], bad, 0.0)
         with pytest.raises(error, match="momentum must"):
             steps_to_within(0.01, bad)
+
+
+@pytest.mark.parametrize("bad, error", [(3.5, TypeError), (100.0, TypeError), (True, TypeError), (-1, ValueError),
+                                        (301, ValueError)])
+def test_step_is_a_whole_number_of_steps_in_range(bad, error):
+    with pytest.raises(error, match="step must"):
+        warmup_state(STREAM, 0.99, bad)
+
+
+@pytest.mark.parametrize("bad, error", [(2.5, TypeError), (32.0, TypeError), (True, TypeError), (1, ValueError)])
+def test_stream_batch_size_is_a_whole_number_of_at_least_two(bad, error):
+    with pytest.raises(error, match="batch_size must"):
+        batch_stream(steps=10, batch_size=bad)

@@ -39,11 +39,15 @@ def test_scale_shift_reproduces_inference_bn():
     z = rng.normal(size=(10, 4))
     gamma, beta, mean = rng.normal(size=4), rng.normal(size=4), rng.normal(size=4)
     var = rng.uniform(0.1, 2, size=4)
+    scale, shift = bn_scale_shift(gamma.astype("float32"), beta, mean.astype("float32"), var, eps=1e-3)
+    assert scale.dtype == shift.dtype == np.float64
     scale, shift = bn_scale_shift(gamma, beta, mean, var, eps=1e-3)
     np.testing.assert_allclose(z * scale + shift, batch_norm_inference(z, gamma, beta, mean, var, eps=1e-3),
                                rtol=1e-12, atol=1e-12)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="var must be >= 0"):
         bn_scale_shift(gamma, beta, mean, -var, eps=1e-3)
+    with pytest.raises(ValueError, match=r"var \+ eps must be > 0"):
+        bn_scale_shift(gamma, beta, mean, np.zeros(4), eps=0.0)
 
 
 @pytest.mark.parametrize("use_bias", [True, False])
@@ -60,6 +64,15 @@ def test_fold_weights_for_a_conv_kernel_in_numpy(use_bias):
     s = gamma / np.sqrt(var + 1e-3)
     np.testing.assert_allclose(new_kernel, kernel * s, rtol=1e-6)
     np.testing.assert_allclose(new_bias, ((bias if use_bias else 0.0) - mean) * s + beta, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype, expected", [("float16", "float16"), ("float32", "float32"), ("float64", "float64"),
+                                             ("int8", "float64"), ("int64", "float64")])
+def test_folded_weights_keep_a_float_kernels_dtype(dtype, expected):
+    ones = np.ones(3)
+    kernel, bias = fold_batchnorm_weights(np.arange(6).reshape(2, 3).astype(dtype), ones, ones, ones, ones, ones)
+    assert kernel.dtype == expected and bias.dtype == expected
+    np.testing.assert_allclose(kernel, np.arange(6).reshape(2, 3) / np.sqrt(1.001), rtol=1e-3)
 
 
 @pytest.mark.parametrize("use_bias", [True, False])

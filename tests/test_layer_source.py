@@ -80,7 +80,7 @@ def test_the_package_module_holds_nothing_the_notebook_does_not_show():
 
 
 def test_the_notebook_imports_what_the_class_uses(notebook_cell):
-    """The class uses numbers, tf, keras and three checks from bn_course.validation: the notebook must import
+    """The class uses tf, keras and four checks from bn_course.validation: the notebook must import
     each before the class cell, from the same place as the package module."""
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     before = []
@@ -95,7 +95,8 @@ def test_the_notebook_imports_what_the_class_uses(notebook_cell):
             imported |= {alias.asname or alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module == "bn_course.validation":
             imported |= {f"validation.{alias.name}" for alias in node.names if alias.asname is None}
-    needed = {"numbers", "tf", "keras", "validation.check_axis", "validation.check_eps", "validation.check_momentum"}
+    needed = {"tf", "keras", "validation.check_axis", "validation.check_eps", "validation.check_int",
+              "validation.check_momentum"}
     assert needed <= imported, needed - imported
 
 

@@ -65,20 +65,27 @@ def test_special_cases_and_invariants():
     np.testing.assert_array_equal(x, before)
 
 
-def test_bad_arguments_are_named():
-    x = _images()
-    with pytest.raises(ValueError, match="groups=4 must divide"):
-        group_norm(x, groups=4)
-    with pytest.raises(ValueError, match="groups must be a positive"):
-        group_norm(x, groups=0)
-    with pytest.raises(ValueError, match="gamma"):
-        group_norm(x, np.ones(5), groups=2)
-    with pytest.raises(ValueError, match=r"beta must have shape \(5, 6\)"):
-        layer_norm(x, beta=np.zeros(30), axis=(2, 3))
-    with pytest.raises(ValueError, match="batch axis"):
-        layer_norm(x, axis=(0, 1))
-    with pytest.raises(ValueError, match="eps"):
-        layer_norm(x, eps=-1.0)
+@pytest.mark.parametrize("call, error, words", [
+    (lambda x: group_norm(x, groups=4), ValueError, "groups=4 must divide"),
+    (lambda x: group_norm(x, groups=0), ValueError, "groups must be >= 1, got 0"),
+    (lambda x: group_norm(x, groups=2.0), TypeError, "groups must be an int, got float"),
+    (lambda x: group_norm(x, np.ones(5), groups=2), ValueError, "gamma"),
+    (lambda x: layer_norm(x, beta=np.zeros(30), axis=(2, 3)), ValueError, r"beta must have shape \(5, 6\)"),
+    (lambda x: layer_norm(x, axis=(0, 1)), ValueError, "batch axis"),
+    (lambda x: layer_norm(x, axis=5), ValueError, r"axis=5 is out of range for an input of rank 4"),
+    (lambda x: layer_norm(x, axis=(1, -5)), ValueError, "axis=-5 is out of range"),
+    (lambda x: layer_norm(x, axis=True), TypeError, "axis must be an int, got bool"),
+    (lambda x: layer_norm(x, axis=(1.0, 2)), TypeError, "axis must be an int, got float"),
+    (lambda x: layer_norm(x, eps=-1.0), ValueError, "eps"),
+    (lambda x: statistic_labels("group", 4, 6, groups=0), ValueError, "groups must be >= 1, got 0"),
+    (lambda x: statistic_labels("group", 4, 6, groups=2.0), TypeError, "groups must be an int, got float"),
+    (lambda x: statistic_labels("group", 4, 6), TypeError, "groups must be an int, got NoneType"),
+    (lambda x: statistic_labels("group", 4, 6, groups=4), ValueError, "groups=4 must divide"),
+    (lambda x: statistic_labels("weight", 4, 6), ValueError, "kind must be one of"),
+])
+def test_bad_arguments_are_named(call, error, words):
+    with pytest.raises(error, match=words):
+        call(_images())
 
 
 def test_statistic_labels_count_the_means():
@@ -86,10 +93,6 @@ def test_statistic_labels_count_the_means():
     counts = {kind: len(np.unique(statistic_labels(kind, n, c, groups=g))) for kind in NORMALIZERS}
     assert counts == {"batch": c, "layer": n, "group": n * g, "instance": n * c}
     np.testing.assert_array_equal(statistic_labels("group", 1, 6, groups=3), [[0, 0, 1, 1, 2, 2]])
-    with pytest.raises(ValueError):
-        statistic_labels("group", n, c, groups=4)
-    with pytest.raises(ValueError):
-        statistic_labels("weight", n, c)
 
 
 def test_plot_statistic_groups_titles_count_the_means():

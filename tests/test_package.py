@@ -4,9 +4,10 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
-from bn_course import env
+from bn_course import env, validation
 
 
 def test_import_does_not_load_tensorflow():
@@ -22,8 +23,6 @@ def test_setup_names_a_package_that_is_too_old(monkeypatch):
 
 
 def test_setup_seeds_numpy(capsys):
-    import numpy as np
-
     env.setup_notebook(seed=7)
     first = np.random.rand()
     env.setup_notebook(seed=7)
@@ -68,9 +67,14 @@ def test_one_blas_thread_limits_blas_inside_and_restores_it_after():
     assert blas() == before
 
 
-def test_standardize_uses_the_reference_statistics_and_leaves_constant_columns_centred():
-    import numpy as np
+def test_check_int_takes_ints_only_and_an_optional_lower_bound():
+    assert validation.check_int(np.int64(3), "groups") == 3 and validation.check_int(-2, "axis", low=None) == -2
+    for value, error in ((True, TypeError), (2.0, TypeError), ("2", TypeError), (0, ValueError)):
+        with pytest.raises(error, match="groups"):
+            validation.check_int(value, "groups")
 
+
+def test_standardize_uses_the_reference_statistics_and_leaves_constant_columns_centred():
     from bn_course.data import standardize
 
     reference = np.array([[0.0, 1.0, 5.0], [4.0, 3.0, 5.0]])          # means 2, 2, 5; stds 2, 1, 0

@@ -14,11 +14,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import ipywidgets
 import jsonschema
+import numpy as np
 import pytest
 
 from bn_course import quiz
+from bn_course.env import import_tensorflow
 from bn_course.quiz import __main__ as cli
+from bn_course.quiz import view as quiz_view
 from bn_course.quiz.bank import quiz_dir
 from bn_course.quiz.grading import correct_answer, grade, parse_answer
 from bn_course.quiz.text import plain_label
@@ -73,12 +77,20 @@ def test_schema_is_a_valid_json_schema():
 
 @pytest.mark.parametrize("name", BANKS)
 def test_bank_is_valid(name):
-    """Schema, file name, unique ids, references that resolve: load_bank checks them all."""
+    """Schema, unique ids, references that resolve (load_bank checks them), and what the schema cannot say:
+    the file name, distinct option texts, listed mistakes that are not within the tolerance of the answer."""
     schema = json.loads((quiz_dir() / "schema.json").read_text(encoding="utf-8"))
-    jsonschema.Draft202012Validator(schema).validate(_raw(name))
+    raw = _raw(name)
+    jsonschema.Draft202012Validator(schema).validate(raw)
+    assert raw["notebook"] == name
     bank = quiz.load_bank(name)
     keys = [q.key for q in bank.questions]
     assert len(keys) == len(set(keys))
+    for item in raw["questions"]:
+        texts = [option["text"] for option in item.get("options", [])]
+        assert len(texts) == len(set(texts)), f"{item.get('id')}: two options with the same text"
+        for mistake in item.get("mistakes", []):
+            assert abs(mistake["value"] - item["answer"]) > item["tolerance"], (item.get("id"), mistake["value"])
 
 
 @pytest.mark.parametrize("name", BANKS)
@@ -172,6 +184,14 @@ def test_parse_answer_accepts_letters_indices_and_numbers():
     assert parse_answer(NUMERIC, "−0.5") == -0.5  # a typographic minus, as copied from a page
 
 
+def test_numbers_computed_with_numpy_or_tensorflow_are_answers(samples):
+    """A learner may answer with the value their code computed, whatever its str() looks like."""
+    tf = import_tensorflow()
+    assert parse_answer(NUMERIC, np.float32(0.25)) == parse_answer(NUMERIC, np.array(0.25)) == 0.25
+    assert parse_answer(NUMERIC, tf.constant(0.25)) == 0.25
+    assert quiz.answer("02_beta", "batch-mean", tf.reduce_mean(tf.range(1.0, 9.0))).correct
+
+
 @pytest.mark.parametrize("spec, value, message", [
     (SINGLE, 3, "option index 3 is out of range: this question has options a–c (indices 0–2)"),
     (SINGLE, -1, "option index -1 is out of range"),
@@ -186,6 +206,8 @@ def test_parse_answer_accepts_letters_indices_and_numbers():
     (NUMERIC, "", "the answer box is empty"),
     (NUMERIC, "nan", "not a finite number"),
     (NUMERIC, "1/0", "is not a number"),
+    (NUMERIC, True, "True is not a number"),
+    (NUMERIC, [0.25], "[0.25] is not a number"),
 ])
 def test_bad_answers_get_a_one_line_message(spec, value, message):
     with pytest.raises(quiz.QuizError) as caught:
@@ -304,6 +326,28 @@ def test_widget_survives_a_bug_while_saving(samples, monkeypatch):
     view.answer_widget.value = correct_answer(view.question.spec)
     view.check_button.click()
     assert "Correct." in view.feedback.value and "could not be saved (ZeroDivisionError" in view.feedback.value
+
+
+def test_widget_shows_any_error_while_grading(samples, monkeypatch):
+    """An unexpected error while grading ends up in the feedback panel (JupyterLab hides the widget log)."""
+    shown = quiz.show("01_alpha", text=False)
+    monkeypatch.setattr(quiz_view, "grade", lambda spec, value: 1 / 0)
+    view = shown.questions[0]
+    view.answer_widget.value = 1
+    view.check_button.click()
+    assert "Could not check this answer (ZeroDivisionError: division by zero)" in view.feedback.value
+
+
+def test_quizzes_show_after_every_widget_was_closed(samples):
+    """``Widget.close_all()`` (e.g. by another notebook tool) must not break the next quiz."""
+    quiz.show("01_alpha", text=False)
+    ipywidgets.Widget.close_all()
+    shown = quiz.show("01_alpha", text=False)
+    assert shown.widget._repr_mimebundle_()["application/vnd.jupyter.widget-view+json"]["model_id"]
+    view = shown.questions[0]
+    view.answer_widget.value = 1
+    view.check_button.click()
+    assert "Correct." in view.feedback.value
 
 
 def test_show_displays_once_with_a_text_copy(samples, monkeypatch):

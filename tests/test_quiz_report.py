@@ -135,6 +135,21 @@ def test_no_report_at_all_is_an_error(tmp_path, capsys):
     assert capsys.readouterr().err.splitlines()[-1] == "error: none of the files is a quiz report"
 
 
+def test_a_broken_bank_is_left_out_with_one_warning(tmp_path):
+    """A bank that does not load (here 02_beta, and 07_review that refers to it) costs the learner
+    neither their progress table nor their report: one warning names each left-out bank and why."""
+    quiz.answer("01_alpha", "pick-one", "b")
+    (tmp_path / "quizzes" / "02_beta.json").write_text('{"notebook": "02_beta"', encoding="utf-8")
+    with pytest.warns(UserWarning) as caught:
+        rows = {row[0]: row for row in quiz.progress().rows}
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert "02_beta.json is not valid JSON" in message and "07_review" in message and "02_beta/batch-mean" in message
+    assert set(rows) == {"01_alpha"} and rows["01_alpha"][2:] == (1, 1, 3)
+    with pytest.warns(UserWarning, match="02_beta"):
+        assert set(quiz.report("AB").data["notebooks"]) == {"01_alpha"}
+
+
 def test_report_asks_for_a_name(monkeypatch, tmp_path):
     quiz.answer("02_beta", "biased", "c")
     monkeypatch.setattr(builtins, "input", lambda prompt: "  Zoë Q. ")

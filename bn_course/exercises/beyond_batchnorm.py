@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from bn_course.exercises.common import Exercise, call_learner, checker, expect
+from bn_course.exercises.common import EPS_HINT, Exercise, call_learner, checker, expect, moments, normalize
 from bn_course.normalizers import group_norm
 
 TITLE = "Exercise: group normalization in NumPy"
@@ -19,11 +19,10 @@ def _mistakes(x, gamma, beta, groups, eps):
     """The usual wrong group norms as ``(hint, what that mistake outputs)``, most specific first."""
     grouped = x.reshape(*x.shape[:-1], groups, -1)  # (N, H, W, group, channel in group)
 
-    def norm(values, axes, ddof=0, eps_outside=False):  # normalized over ``axes``, then gamma and beta
-        std = values.std(axis=axes, keepdims=True, ddof=ddof)
-        scale = std + eps if eps_outside else np.sqrt(std**2 + eps)
-        x_hat = (values - values.mean(axis=axes, keepdims=True)) / scale
-        return x_hat.reshape(x.shape) * gamma + beta
+    def norm(values, axes, ddof=0):  # normalized over ``axes``, back to the shape of x, then gamma and beta
+        return normalize(values, *moments(values, axes, ddof), eps=eps).reshape(x.shape) * gamma + beta
+
+    mean, var = moments(grouped, (1, 2, 4))
 
     return [
         ("the statistics include the batch axis N: group norm works within ONE sample, whatever the batch.",
@@ -35,7 +34,7 @@ def _mistakes(x, gamma, beta, groups, eps):
         ("your groups take every G-th channel; a group is a run of consecutive channels, as in Keras.",
          norm(x.reshape(*x.shape[:-1], -1, groups), (1, 2, 3))),
         ("eps belongs under the square root, with the variance, not added to the standard deviation.",
-         norm(grouped, (1, 2, 4), eps_outside=True)),
+         ((grouped - mean) / (np.sqrt(var) + eps)).reshape(x.shape) * gamma + beta),
         ("the variance is the unbiased one (ddof=1); Keras divides by m, the number of values in the group.",
          norm(grouped, (1, 2, 4), ddof=1)),
         ("gamma and beta are missing: apply the per-channel scale and shift.", group_norm(x, None, None, groups, eps)),
@@ -68,7 +67,7 @@ def check_group_norm(fn):
         gamma, beta = rng.uniform(0.5, 2.0, shape[-1]), rng.uniform(-1.0, 1.0, shape[-1])
         y = call_learner(fn, label, x, gamma, beta, groups, eps=eps)
         expect(label, y, group_norm(x, gamma, beta, groups, eps), _mistakes(x, gamma, beta, groups, eps),
-               lambda y: _symptom(y, x, gamma, beta, groups, eps))
+               lambda y: _symptom(y, x, gamma, beta, groups, eps), nan_hint=EPS_HINT)
 
 
 def _solution_group_norm(x, gamma, beta, groups, eps=1e-3):
@@ -81,8 +80,10 @@ def _solution_group_norm(x, gamma, beta, groups, eps=1e-3):
 
 
 EXERCISES = [Exercise(
-    "06_beyond_batchnorm", "group_norm", TITLE, check_group_norm, _solution_group_norm,
-    "Group norm shares one mean and variance among the values of *one sample* in *one group of consecutive "
-    "channels*, over all H × W positions. Split the channel axis into (which group, channel in group), in that "
-    "order, so channels 0 … C/G − 1 form group 0; reduce over H, W and channel-in-group with `keepdims=True`; "
-    "normalize, restore the shape, apply γ and β per channel (C values). G = 1 is layer norm, G = C instance norm.")]
+    notebook="06_beyond_batchnorm", key="group_norm", title=TITLE, check=check_group_norm,
+    solution=_solution_group_norm, explanation=(
+        "Group norm shares one mean and variance among the values of *one sample* in *one group of consecutive "
+        "channels*, over all H × W positions. Split the channel axis into (which group, channel in group), in that "
+        "order, so channels 0 … C/G − 1 form group 0; reduce over H, W and channel-in-group with `keepdims=True`; "
+        "normalize, restore the shape, apply γ and β per channel (C values). G = 1 is layer norm, G = C instance "
+        "norm."))]

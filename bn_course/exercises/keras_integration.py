@@ -3,7 +3,8 @@
 
 import numpy as np
 
-from bn_course.exercises.common import Exercise, call_learner, checker, first_matching_mistake, load_keras
+from bn_course.env import import_keras
+from bn_course.exercises.common import Exercise, call_learner, checker
 
 # Each named layer of the two test models: is its bias cancelled by BN, and why (or why not)?
 _BIAS_REASONS = {
@@ -22,7 +23,7 @@ _BIAS_REASONS = {
 
 def _bias_models():
     """Two Sequential models whose layer names say what follows them (see ``_BIAS_REASONS``)."""
-    keras = load_keras()
+    keras = import_keras()
     layers, bn, relu = keras.layers, keras.layers.BatchNormalization, lambda: keras.layers.Activation("relu")
     keras.utils.set_random_seed(0)
 
@@ -83,38 +84,38 @@ def _solution_redundant_biases(model):
 
 
 _COLLEAGUE_LAYOUT = [("Conv2D", 16), ("Conv2D", 32), ("Dense", 64), ("Dense", 10)]  # its Conv2D and Dense layers
-_IMAGE_AXES = [("image row", 1), ("image column", 2)]  # what a wrong axis of (N, H, W, C) indexes
+_IMAGE_AXES = {1: "image row", 2: "image column"}  # what a wrong axis of (N, H, W, C) indexes
 
 
 @checker("Exercise 2: find the bug in a colleague's CNN")
 def check_fixed_cnn(fn):
     """Check ``fixed_cnn() -> keras.Model``: the colleague's channels-last CNN, three BN layers on the channel
     axis. Named mistakes: BN per image row or column, BN removed, layers changed, channels-first convolutions."""
-    keras = load_keras()
+    keras = import_keras()
     model = call_learner(fn, "your fixed_cnn()")
     assert isinstance(model, keras.Model), f"fixed_cnn() should return the Keras model, not a {type(model).__name__}."
     linear = [layer for layer in model.layers if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))]
     layout = [(type(layer).__name__, getattr(layer, "filters", None) or layer.units) for layer in linear]
     bns = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
-    hint = first_matching_mistake(True, [  # (hint, is it this mistake?)
-        ("A layer now uses data_format='channels_first', but the digits are channels-last (8, 8, 1) images: "
-         "the data did not change, so the convolutions should not.",
-         any(getattr(layer, "data_format", None) == "channels_first" for layer in linear)),
-        (f"Keep the colleague's architecture (Conv2D(16), Conv2D(32), Dense(64), Dense(10)); yours has "
-         f"{layout}. The bug is in one argument, not in the layers.", layout != _COLLEAGUE_LAYOUT),
-        (f"Your model has {len(bns)} BN layers instead of 3. Removing BN hides the symptom but is not the fix: "
-         "keep one BN layer after each Conv2D and after Dense(64).", len(bns) < 3),
-    ])
-    assert hint is None, hint
+    assert all(getattr(layer, "data_format", None) != "channels_first" for layer in linear), (
+        "A layer now uses data_format='channels_first', but the digits are channels-last (8, 8, 1) images: the data "
+        "did not change, so the convolutions should not.")
+    assert layout == _COLLEAGUE_LAYOUT, (
+        f"Keep the colleague's architecture (Conv2D(16), Conv2D(32), Dense(64), Dense(10)); yours has {layout}. The "
+        "bug is in one argument, not in the layers.")
+    assert len(bns) >= 3, (
+        f"Your model has {len(bns)} BN layers instead of 3. Removing BN hides the symptom but is not the fix: keep one "
+        "BN layer after each Conv2D and after Dense(64).")
     for layer in bns:
         shape = tuple(layer.input.shape[1:])                 # without the batch axis
         kept = layer.axis % (len(shape) + 1)
-        what = (len(shape) == 3 and first_matching_mistake(kept, _IMAGE_AXES)) or f"index along axis {kept}"
+        what = _IMAGE_AXES.get(kept, f"index along axis {kept}")
         assert kept == len(shape), (f"A BN layer on (N, {', '.join(map(str, shape))}) inputs still keeps "
                                     f"{shape[kept - 1]} statistics, one per {what}, where it needs one per channel "
                                     f"({shape[-1]}). Compare its gamma with the channels of the layer in front.")
     x = np.random.default_rng(0).random((32, 8, 8, 1), dtype=np.float32)
-    worst = np.abs(keras.Model(model.inputs[0], bns[0].output)(x, training=True).numpy().mean(axis=(0, 1, 2))).max()
+    first_bn = keras.Model(model.inputs[0], bns[0].output)
+    worst = np.abs(first_bn(x, training=True).numpy().mean(axis=(0, 1, 2))).max()   # per channel
     assert worst <= 1e-3, f"In training mode the first BN output should have mean 0 per channel, not {worst:.2f}."
 
 
@@ -137,21 +138,18 @@ def _solution_fixed_cnn():
     ])
 
 
-EXERCISES = [
-    Exercise(
-        "04_keras_integration", "redundant-biases", "Exercise 1: which biases does BN cancel?",
-        check_redundant_biases, _solution_redundant_biases,
-        "A bias is dead weight when BN receives it as **the same constant on every value it averages for one feature "
-        "or channel**: the batch mean contains it once and BN subtracts it. That holds right after the layer and "
-        "through max or average pooling (max(x + b) = max(x) + b, likewise the mean), not through a non-linearity, "
-        "separate or fused (`activation='relu'`): relu(h + b) is not relu(h) + b. So walk forward from each layer "
-        "with a bias and no activation, skip pooling layers, and see whether the next layer is BN."),
-    Exercise(
-        "04_keras_integration", "find-the-bug", "Exercise 2: find the bug in a colleague's CNN",
-        check_fixed_cnn, _solution_fixed_cnn,
-        "**The bug: `axis=1` in every BN layer.** Right after `Dense(64)` and for channels-first images, but the "
-        "digits are channels-last (N, 8, 8, C): axis 1 is the image **row**, so the first BN kept 8 statistics "
-        "instead of 16, the second 4 instead of 32, silently, and the network still trains. **The symptom:** a BN "
-        "over C channels has 2C trainable and 2C non-trainable parameters; after `Conv2D(16)` the table showed 16 "
-        "and 16, not 32 and 32. **The fix:** the default `axis=-1`."),
-]
+EXERCISES = [Exercise(notebook="04_keras_integration", key=key, title=title, check=check, solution=solution,
+                      explanation=explanation) for key, title, check, solution, explanation in [
+    ("redundant-biases", "Exercise 1: which biases does BN cancel?", check_redundant_biases, _solution_redundant_biases,
+     "A bias is dead weight when BN receives it as **the same constant on every value it averages for one feature "
+     "or channel**: the batch mean contains it once and BN subtracts it. That holds right after the layer and "
+     "through max or average pooling (max(x + b) = max(x) + b, likewise the mean), not through a non-linearity, "
+     "separate or fused (`activation='relu'`): relu(h + b) is not relu(h) + b. So walk forward from each layer "
+     "with a bias and no activation, skip pooling layers, and see whether the next layer is BN."),
+    ("find-the-bug", "Exercise 2: find the bug in a colleague's CNN", check_fixed_cnn, _solution_fixed_cnn,
+     "**The bug: `axis=1` in every BN layer.** Right after `Dense(64)` and for channels-first images, but the "
+     "digits are channels-last (N, 8, 8, C): axis 1 is the image **row**, so the first BN kept 8 statistics "
+     "instead of 16, the second 4 instead of 32, silently, and the network still trains. **The symptom:** a BN "
+     "over C channels has 2C trainable and 2C non-trainable parameters; after `Conv2D(16)` the table showed 16 "
+     "and 16, not 32 and 32. **The fix:** the default `axis=-1`."),
+]]

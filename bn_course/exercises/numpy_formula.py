@@ -5,7 +5,7 @@ from functools import partial
 
 import numpy as np
 
-from bn_course.exercises.common import Exercise, call_learner, checker, mismatch
+from bn_course.exercises.common import EPS_HINT, Exercise, call_learner, checker, mismatch, moments, normalize
 from bn_course.numpy_bn import batch_norm_backward, batch_norm_forward
 
 # (label, shape, axis, eps); C differs from H and W, so a gamma broadcast along the wrong axis fails loudly.
@@ -14,27 +14,31 @@ _LAYOUTS = [_ND, ("an (N, H, W, C) = (4, 2, 2, 3) batch, axis=-1", (4, 2, 2, 3),
             ("an (N, C, H, W) = (4, 3, 2, 2) batch, axis=1", (4, 3, 2, 2), 1, 0.1)]
 _LARGE_EPS = ("an (N, D) = (6, 4) batch with a large eps = 0.5", (6, 4), -1, 0.5)
 
-_GENERIC = {"the output": "the output differs from batch norm's. Check the four steps: mean over every axis but "
-                          "`axis`, biased variance, (x - mean) / sqrt(var + eps), then gamma * x_hat + beta.",
-            "dx": "dx is wrong: its sum over each feature must be 0. Compare each stage with a numerical gradient.",
-            "dgamma": "dgamma is wrong: which input does gamma multiply?",
-            "dbeta": "dbeta is wrong: it is the sum of dy per feature."}
+_GENERIC = {"the output": "it differs from batch norm's. Check the four steps: mean over every axis but `axis`, "
+                          "biased variance, (x - mean) / sqrt(var + eps), then gamma * x_hat + beta.",
+            "dx": "compare each stage with a numerical gradient, starting from x_hat (is it the forward pass's?).",
+            "dgamma": "check which input gamma multiplies in the forward pass, and that your x_hat is the forward "
+                      "pass's (same mean, variance and eps).",
+            "dbeta": "it is the sum of dy per feature."}
 
 
 def _check(fn, cases, first_seed, outputs):
     """Run ``outputs(fn, label, x, gamma, beta, dy, eps, axis) -> [(name, got, right, mistakes)]`` on every
-    case, then name each mistake once."""
-    problems = {}  # hint -> the first case that shows it
+    case, then name each wrong output once: its hint on the first case that shows it (one hint named once)."""
+    problems = {}  # output name -> (the first case where it is wrong, its hint there)
     for seed, (label, shape, axis, eps) in enumerate(cases, start=first_seed):
         rng = np.random.default_rng(seed)
         channels, keep = shape[axis], [n if a == axis % len(shape) else 1 for a, n in enumerate(shape)]
         x = rng.uniform(-3.0, 3.0, size=keep) + rng.uniform(0.5, 3.0, size=keep) * rng.normal(size=shape)
         gamma, beta = rng.uniform(0.5, 2.0, size=channels), rng.uniform(-1.0, 1.0, size=channels)
         for name, got, right, mistakes in outputs(fn, label, x, gamma, beta, rng.normal(size=shape), eps, axis):
-            problems.setdefault(mismatch(label, got, right, mistakes, _GENERIC[name], name), label)
-    hints = [f"On {case}: {hint}" for hint, case in problems.items() if hint]
-    assert len(hints) < 2, f"{len(hints)} bug(s) left. " + " ".join(f"({i}) {h}" for i, h in enumerate(hints, 1))
-    assert not hints, hints[0]
+            hint = mismatch(label, got, right, mistakes, _GENERIC[name], name, atol=1e-8, nan_hint=EPS_HINT)
+            if hint is not None and name not in problems and hint not in [h for _, h in problems.values()]:
+                problems[name] = (label, hint)
+    wrong = [f"On {case}, {name} is wrong: {hint}" for name, (case, hint) in problems.items()]
+    if len(wrong) > 1:
+        wrong = [f"{len(wrong)} outputs are wrong."] + [f"({i}) {text}" for i, text in enumerate(wrong, start=1)]
+    assert not wrong, " ".join(wrong)
 
 
 def _solution_forward(x, gamma, beta, eps=1e-3, axis=-1):
@@ -52,24 +56,21 @@ def _forward(fn, label, x, gamma, beta, dy, eps, axis):
     right, cache = batch_norm_forward(x, gamma, beta, eps=eps, axis=axis)
     others, keep = cache["reduce_axes"], cache["shape"]
     g, b = gamma.reshape(keep), beta.reshape(keep)
-    centred, var = x - x.mean(axis=others, keepdims=True), x.var(axis=others, keepdims=True)
-
-    def over(axes):  # normalized with statistics over ``axes``
-        return g * (x - x.mean(axis=axes, keepdims=True)) / np.sqrt(x.var(axis=axes, keepdims=True) + eps) + b
-
+    mean, var = moments(x, others)
     mistakes = [
         ("you used the unbiased variance (ddof=1). Batch norm, like Keras, divides by m: np.var's default ddof=0.",
-         g * centred / np.sqrt(x.var(axis=others, keepdims=True, ddof=1) + eps) + b),
+         normalize(x, *moments(x, others, ddof=1), g, b, eps)),
         ("eps belongs under the square root: (x - mu) / np.sqrt(var + eps), not / (np.sqrt(var) + eps).",
-         g * centred / (np.sqrt(var) + eps) + b),
-        ("eps is missing: divide by np.sqrt(var + eps), not np.sqrt(var).", g * centred / np.sqrt(var) + b),
+         g * (x - mean) / (np.sqrt(var) + eps) + b),
+        ("eps is missing: divide by np.sqrt(var + eps), not np.sqrt(var).", normalize(x, mean, var, g, b, eps=0.0)),
         ("you divided by sqrt(std + eps); the denominator is sqrt(var + eps).",
-         g * centred / np.sqrt(np.sqrt(var) + eps) + b),
-        ("gamma and beta are swapped: gamma scales and beta shifts.", b * centred / np.sqrt(var + eps) + g),
-        ("the scale and shift are missing: return gamma * x_hat + beta, not x_hat.", centred / np.sqrt(var + eps)),
-        ("wrong axes: `axis` is the axis KEPT (Keras's meaning); average over every OTHER axis.", over(axis)),
+         normalize(x, mean, np.sqrt(var), g, b, eps)),
+        ("gamma and beta are swapped: gamma scales and beta shifts.", normalize(x, mean, var, b, g, eps)),
+        ("the scale and shift are missing: return gamma * x_hat + beta, not x_hat.", normalize(x, mean, var, eps=eps)),
+        ("wrong axes: `axis` is the axis KEPT (Keras's meaning); average over every OTHER axis.",
+         normalize(x, *moments(x, axis), g, b, eps)),
         ("you averaged over the batch axis only; each channel's statistics are over the batch AND spatial axes.",
-         over(0)),
+         normalize(x, *moments(x, 0), g, b, eps)),
     ]
     return [("the output", call_learner(fn, label, x, gamma, beta, eps=eps, axis=axis), right, mistakes)]
 
@@ -154,7 +155,8 @@ def check_backward(fn):
     _check(fn, [_ND, _LARGE_EPS], 100, partial(_gradients, with_axis=False))
 
 
-EXERCISES = [Exercise("02_numpy_formula", *entry) for entry in (
+EXERCISES = [Exercise(notebook="02_numpy_formula", key=key, title=title, check=check, solution=solution,
+                      explanation=explanation) for key, title, check, solution, explanation in [
     ("forward", "Exercise 1: one forward pass for every layout", check_forward, _solution_forward,
      "Keras's `axis` is **kept**: the statistics are over every other axis, with `keepdims=True` so they broadcast; "
      "γ and β are reshaped to `(1, C, 1, 1)` for `(N, C, H, W)`, `axis=1`. Biased variance, ε under the root."),
@@ -165,4 +167,4 @@ EXERCISES = [Exercise("02_numpy_formula", *entry) for entry in (
     ("backward", "Exercise 3 (optional): the (N, D) backward pass from scratch", check_backward, _solution_backward,
      "`dbeta = sum(dy)`, `dgamma = sum(dy * x_hat)`, `dx_hat = dy * gamma`, then the paths through the variance and "
      "the mean; collapsed: the naive gradient minus its mean and its component along `x_hat`."),
-)]
+]]

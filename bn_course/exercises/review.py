@@ -3,7 +3,8 @@ layer against PyTorch's formulas in NumPy)."""
 
 import numpy as np
 
-from bn_course.exercises.common import Exercise, call_learner, checker, first_matching_mistake, load_keras
+from bn_course.env import import_keras
+from bn_course.exercises.common import Exercise, call_learner, checker, first_matching_mistake
 
 TITLE = "Exercise: a PyTorch BatchNorm2d in Keras"
 KERAS_WEIGHTS = ("gamma", "beta", "moving_mean", "moving_variance")  # the order of set_weights
@@ -43,12 +44,13 @@ def _config_mistake(config, torch_momentum, torch_eps):
             (f"you kept PyTorch's momentum {torch_momentum:g}, the weight of the NEW batch; Keras's momentum weights "
              "the OLD value (symptom: one step moves the moving mean most of the way).", torch_momentum),
             ("momentum is Keras's default 0.99 (or missing): translate PyTorch's momentum, do not drop it.", 0.99),
-        ], rtol=0) or f"momentum is {momentum:g}; which share of the old value does PyTorch keep at each step?"
+        ], rtol=0, default=f"momentum is {momentum:g}; which share of the old value does PyTorch keep at each step?")
     if abs(epsilon - torch_eps) > 1e-6 * torch_eps:
         return first_matching_mistake(epsilon, [(
             f"epsilon is 1e-3 (Keras's default, used when you leave it out), not eps={torch_eps:g}: it decides the "
-            "channel whose variance is near eps (the ratio far from 1).", 1e-3)], rtol=1e-9, atol=0) or (
-            f"epsilon is {epsilon:g}, PyTorch's eps {torch_eps:g}: both add it to the variance, it is the same number.")
+            "channel whose variance is near eps (the ratio far from 1).", 1e-3)], rtol=1e-9, atol=0, default=(
+            f"epsilon is {epsilon:g}, PyTorch's eps {torch_eps:g}: both add it to the variance, it is the same "
+            "number."))
     if config.get("axis", -1) not in (1, -3):
         return f"axis is {config.get('axis', -1)!r}: for (N, C, H, W) input the channels are axis 1."
     unknown = sorted(set(config) - {"axis", "momentum", "epsilon", "center", "scale"})
@@ -75,14 +77,14 @@ def _weights_mistake(weights, state, torch_eps):
          [gamma, beta, mean, var + torch_eps]),
         (f"you multiplied running_var by {ratio:.4f}; both frameworks divide by sqrt(variance + eps) at inference, so "
          "copy it unchanged (symptom: one output ratio on every channel).", [gamma, beta, mean, ratio * var]),
-    ], rtol=1e-6, atol=1e-9) or differ[0]
+    ], rtol=1e-6, atol=1e-9, default=differ[0])
 
 
 @checker(TITLE)
 def check_convert_bn(fn):
     """Check ``fn(state, torch_momentum, torch_eps) -> (config, weights)`` on ``_CASES``: Keras's layer must give
     PyTorch's eval output and running-mean update on (N, C, H, W)."""
-    keras = load_keras()
+    keras = import_keras()
     for seed, (label, torch_momentum, torch_eps, channels, shape) in enumerate(_CASES):
         state, x, batch = _case(seed, channels, shape)
         result = call_learner(fn, label, state, torch_momentum, torch_eps)
@@ -118,9 +120,10 @@ def _solution_convert_bn(state, torch_momentum=0.1, torch_eps=1e-5):
 
 
 EXERCISES = [Exercise(
-    "07_review", "convert-bn", TITLE, check_convert_bn, _solution_convert_bn,
-    "**Momentum:** PyTorch's weights the *new* batch statistic, Keras's the *old* value: 0.1 becomes 0.9 (only a "
-    "training step shows it). **Epsilon:** left out, it is Keras's 1e-3, not 1e-5, which matters where the variance "
-    "is comparable (the nearly constant channel). **Variance:** both divide by sqrt(variance + eps) at inference, so "
-    "copy `running_var` unchanged; 'un-biasing' it scaled every channel by sqrt(16/15). Keep `axis=1` for "
-    "channels-first inputs.")]
+    notebook="07_review", key="convert-bn", title=TITLE, check=check_convert_bn, solution=_solution_convert_bn,
+    explanation=(
+        "**Momentum:** PyTorch's weights the *new* batch statistic, Keras's the *old* value: 0.1 becomes 0.9 (only a "
+        "training step shows it). **Epsilon:** left out, it is Keras's 1e-3, not 1e-5, which matters where the "
+        "variance is comparable (the nearly constant channel). **Variance:** both divide by sqrt(variance + eps) at "
+        "inference, so copy `running_var` unchanged; 'un-biasing' it scaled every channel by sqrt(16/15). Keep "
+        "`axis=1` for channels-first inputs."))]

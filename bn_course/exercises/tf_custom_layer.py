@@ -5,9 +5,10 @@ inference (training False or None, or a frozen layer): the same with the moving 
 
 import numpy as np
 
-from bn_course.exercises.common import Exercise, call_learner, checker, expect, mismatch
+from bn_course.env import import_tensorflow
+from bn_course.exercises.common import EPS_HINT, Exercise, call_learner, checker, expect, mismatch, moments, normalize
 
-tf = None  # TensorFlow, imported the first time a check runs (the solution below uses it)
+tf = None  # TensorFlow, bound by check_layer_call on first use (the solution below uses it, as the notebook does)
 MOMENTUM, EPSILON, TOL = 0.8, 1e-3, 1e-4
 
 # (label, input shape, axis); every dimension differs from C, so wrong axes give other statistics.
@@ -24,15 +25,6 @@ _CRASH_HINTS = [  # (words in the error, hint)
 _OWN = "Your layer used the batch's own statistics (the naive layer's bug): use moving_mean and moving_variance."
 
 
-def _stats(x, axes, ddof=0):
-    return x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True, ddof=ddof)
-
-
-def _normalize(x, mean, var, gamma, beta, keep):
-    """BN of x with statistics that broadcast against it; ``keep`` lines a (C,) vector up with the channels."""
-    return np.reshape(gamma, keep) * (x - mean) / np.sqrt(var + EPSILON) + np.reshape(beta, keep)
-
-
 def _check_case(layer_class, label, shape, axis, rng):
     """Three training steps (the last two in tf.function, as fit runs them), inference, a frozen layer."""
     axes = tuple(a for a in range(len(shape)) if a != axis % len(shape))
@@ -45,6 +37,7 @@ def _check_case(layer_class, label, shape, axis, rng):
     gamma, beta = rng.uniform(0.5, 2.0, shape[axis]), rng.uniform(-1.0, 1.0, shape[axis])
     weights["gamma"].assign(gamma)
     weights["beta"].assign(beta)
+    g, b = np.reshape(gamma, keep), np.reshape(beta, keep)  # lined up with the channels
 
     def moving():
         return [weights[n].numpy().astype(np.float64).reshape(keep) for n in ("moving_mean", "moving_variance")]
@@ -56,23 +49,24 @@ def _check_case(layer_class, label, shape, axis, rng):
         where, old = f"{label}, training step {step}", moving()
         x = rng.uniform(-3.0, 3.0, keep) + step + rng.uniform(0.5, 3.0, keep) * rng.normal(size=shape)
         y = call_learner(call, where, x.astype("float32"), crash_hints=_CRASH_HINTS)
-        (mean, var), unbiased = _stats(x, axes), _stats(x, axes, ddof=1)[1]
-        expect(where, y, _normalize(x, mean, var, gamma, beta, keep), [
+        (mean, var), unbiased = moments(x, axes), moments(x, axes, ddof=1)[1]
+        expect(where, y, normalize(x, mean, var, g, b, EPSILON), [
             ("in training mode use the batch's own statistics, not the moving ones. Is `training` ignored, or "
-             "tested the wrong way round?", _normalize(x, *old, gamma, beta, keep)),
+             "tested the wrong way round?", normalize(x, *old, g, b, EPSILON)),
             ("you normalized with the unbiased variance (divide by m - 1). BN divides by m, as tf.nn.moments does.",
-             _normalize(x, mean, unbiased, gamma, beta, keep)),
+             normalize(x, mean, unbiased, g, b, EPSILON)),
             ("gamma and beta are swapped: tf.nn.batch_normalization takes offset (beta) before scale (gamma).",
-             _normalize(x, mean, var, beta, gamma, keep)),
+             normalize(x, mean, var, b, g, EPSILON)),
             ("it is not scaled by gamma and shifted by beta: pass offset=beta and scale=gamma.",
-             _normalize(x, mean, var, np.ones_like(gamma), np.zeros_like(beta), keep)),
+             normalize(x, mean, var, eps=EPSILON)),
             ("epsilon goes under the square root: (x - mean) / sqrt(var + epsilon).",
-             np.reshape(gamma, keep) * (x - mean) / (np.sqrt(var) + EPSILON) + np.reshape(beta, keep)),
+             g * (x - mean) / (np.sqrt(var) + EPSILON) + b),
             ("the statistics cover the whole batch at once (every axis); BN keeps one mean and variance per channel.",
-             _normalize(x, *_stats(x, None), gamma, beta, keep)),
+             normalize(x, *moments(x, None), g, b, EPSILON)),
             ("the statistics were taken over the batch axis only; average over self.reduction_axes (batch AND "
-             "spatial).", _normalize(x, *_stats(x, 0), gamma, beta, keep)),
-        ], "normalize with tf.nn.moments over self.reduction_axes, everything reshaped to self.stats_shape.", tol=TOL)
+             "spatial).", normalize(x, *moments(x, 0), g, b, EPSILON)),
+        ], "normalize with tf.nn.moments over self.reduction_axes, everything reshaped to self.stats_shape.",
+            rtol=TOL, atol=TOL, nan_hint=EPS_HINT)
         for name, before, after, stat, unbiased_stat in zip(("moving_mean", "moving_variance"), old, moving(),
                                                            (mean, var), (mean, unbiased)):
             expect(where, after, before * MOMENTUM + stat * (1 - MOMENTUM), [
@@ -83,12 +77,13 @@ def _check_case(layer_class, label, shape, axis, rng):
                 ("it was replaced by the batch statistic; it must average its old value and the batch's.", stat),
                 ("Keras stores the biased batch variance (the one tf.nn.moments returns), not the unbiased one.",
                  before * MOMENTUM + unbiased_stat * (1 - MOMENTUM)),
-            ], f"use {name} * momentum + batch statistic * (1 - momentum), per channel.", name=name, tol=TOL)
+            ], f"use {name} * momentum + batch statistic * (1 - momentum), per channel.", name=name, rtol=TOL,
+                atol=TOL)
 
     x = (x + 2.0).astype("float32")  # its own statistics differ from the moving ones
     before = moving()
-    expected = _normalize(x, *before, gamma, beta, keep)
-    own = _normalize(x, *_stats(x.astype(np.float64), axes), gamma, beta, keep)
+    expected = normalize(x, *before, g, b, EPSILON)
+    own = normalize(x, *moments(x.astype(np.float64), axes), g, b, EPSILON)
     why = {False: "", None: "None means inference, as in Keras (a bare layer(x) call passes it). ",
            True: "Keras runs a frozen BN layer in inference mode: test `if training and self.trainable:`. "}
     for training in (False, None, True):
@@ -96,8 +91,9 @@ def _check_case(layer_class, label, shape, axis, rng):
         where = label + (", with trainable=False and training=True" if training else f", at inference ({training=})")
         y = call_learner(lambda batch: layer(batch, training=training), where, x, crash_hints=_CRASH_HINTS)
         hint = mismatch(where, y, expected, [(_OWN, own)], "the output is wrong: at inference normalize with "
-                        "moving_mean and moving_variance (reshaped to self.stats_shape).", tol=TOL)
-        if hint != _OWN and not all(np.allclose(a, b) for a, b in zip(moving(), before)):
+                        "moving_mean and moving_variance (reshaped to self.stats_shape).", rtol=TOL, atol=TOL,
+                        nan_hint=EPS_HINT)
+        if hint != _OWN and not all(np.allclose(now, then) for now, then in zip(moving(), before)):
             hint = "The moving statistics changed; only training mode may update them."
         assert hint is None, f"On {where}: {why[training]}{hint}"
 
@@ -106,7 +102,8 @@ def _check_case(layer_class, label, shape, axis, rng):
 def check_layer_call(answer):
     """Check ``call`` (in a ``BatchNorm`` subclass, or the bare function) against NumPy on ``CASES``."""
     global tf
-    from bn_course.layers import BatchNorm, tf  # bn_course.layers imports TensorFlow quietly
+    tf = import_tensorflow()
+    from bn_course.layers import BatchNorm  # imports TensorFlow: only here, not when the checkers are imported
     layer_class = answer if isinstance(answer, type) else type("LearnerBatchNorm", (BatchNorm,), {"call": answer})
     rng = np.random.default_rng(0)
     for label, shape, axis in CASES:
@@ -127,9 +124,10 @@ def _solution_call(self, inputs, training=None):
 
 
 EXERCISES = [Exercise(
-    "03_tf_custom_layer", "call", "Exercise: the layer's call", check_layer_call, _solution_call,
-    "Put this body into `MyBatchNorm.call`. Training mode only when `training` is true *and* the layer is trainable; "
-    "`None`, `False` and a frozen layer mean inference. In training, the batch's per-channel mean and biased variance "
-    "over `self.reduction_axes`, with the moving averages updated by `.assign` (it survives inside `fit`); at "
-    "inference, the moving statistics. Reshaped to `self.stats_shape`, the (C,) vectors broadcast along the feature "
-    "axis for any layout.")]
+    notebook="03_tf_custom_layer", key="call", title="Exercise: the layer's call", check=check_layer_call,
+    solution=_solution_call, explanation=(
+        "Put this body into `MyBatchNorm.call`. Training mode only when `training` is true *and* the layer is "
+        "trainable; `None`, `False` and a frozen layer mean inference. In training, the batch's per-channel mean and "
+        "biased variance over `self.reduction_axes`, with the moving averages updated by `.assign` (it survives "
+        "inside `fit`); at inference, the moving statistics. Reshaped to `self.stats_shape`, the (C,) vectors "
+        "broadcast along the feature axis for any layout."))]

@@ -5,9 +5,8 @@ import functools
 
 import numpy as np
 
-from bn_course.env import import_tensorflow
-from bn_course.exercises.common import (AsGiven, Exercise, call_learner, checker, expect, first_matching_mistake,
-                                        load_keras)
+from bn_course.env import import_keras, import_tensorflow
+from bn_course.exercises.common import AsGiven, Exercise, call_learner, checker, expect, mismatch
 
 TITLE_EMA = "Exercise 1: the moving average after k steps"
 TITLE_LOOP = "Exercise 2: find the bug in a custom training loop"
@@ -18,6 +17,8 @@ _EMA_CASES = [  # (label, init, batch value, momentum, k)
     ("k = 0 (no step yet)", 1.0, 9.0, 0.99, 0),
     ("per-channel arrays, momentum 0.5, k = 3", np.array([0.0, 1.0, -2.0]), np.array([2.0, 3.0, 5.0]), 0.5, 3),
 ]
+tf = None       # TensorFlow and the given code's loss_fn, bound by _given_namespace on first use:
+loss_fn = None  # the custom-loop solution uses them, as the notebook's cell does
 
 
 @checker(TITLE_EMA)
@@ -33,7 +34,7 @@ def check_ema_steps(fn):
             ("one update too many: k = 0 must return `init` unchanged.", _solution_ema(init, target, m, k + 1)),
             ("the average moves from `init` towards the batch value: are they swapped?",
              _solution_ema(target, init, m, k)),
-        ], lambda got: f"got {np.round(got, 6)}, expected {np.round(right, 6)}.", name="the result", tol=1e-9)
+        ], name="the result", rtol=1e-9, atol=1e-9)
 
 
 def _solution_ema(init, batch_value, momentum, k):
@@ -73,39 +74,46 @@ def train_step(model, optimizer, xb, yb):
 
 @functools.cache
 def _given_namespace():
-    """GIVEN_CODE executed once: its ``Classifier``, ``loss_fn`` and (buggy) ``train_step``."""
-    namespace = {"tf": import_tensorflow(), "keras": load_keras()}
+    """GIVEN_CODE run once: its ``Classifier``, ``loss_fn``, (buggy) ``train_step``; binds ``tf`` and ``loss_fn``."""
+    global tf, loss_fn
+    tf = import_tensorflow()
+    namespace = {"tf": tf, "keras": import_keras()}
     exec(compile(GIVEN_CODE, "<exercise 2 as given>", "exec"), namespace)
-    globals().update(tf=namespace["tf"], loss_fn=namespace["loss_fn"])   # the solution uses them, as the notebook does
+    loss_fn = namespace["loss_fn"]
     return namespace
 
 
-def _compiled(*functions):
-    """What the functions compile to, comments and layout aside."""
-    codes = [getattr(function, "__code__", None) for function in functions]
-    return [code and (code.co_code, code.co_consts, code.co_names, f.__defaults__) for code, f in zip(codes, functions)]
+def _compiled(function):
+    """What ``function`` compiles to, comments and layout aside (None for what is not a Python function)."""
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return None
+    return code.co_code, code.co_consts, code.co_names, function.__defaults__
 
 
 def _statistics(model):
-    """All BN moving means and variances of ``model``, concatenated (empty without BN)."""
-    bn = [layer for layer in model._flatten_layers() if isinstance(layer, load_keras().layers.BatchNormalization)]
-    return np.concatenate([v.numpy() for layer in bn for v in (layer.moving_mean, layer.moving_variance)] or [[]])
+    """All BN moving means and variances of ``model`` (the weights Keras names so), concatenated (empty without BN)."""
+    values = [weight.numpy().ravel() for weight in model.weights if weight.name in ("moving_mean", "moving_variance")]
+    return np.concatenate([np.zeros(0), *values])
 
 
 @checker(TITLE_LOOP)
 def check_custom_loop(train_step, model_class=None):
     """Check the fixed ``train_step(model, optimizer, xb, yb)`` and ``Classifier``: one training-mode BN pass per
     step, ``model(x)`` stays inference, weights train, ``fit`` updates BN."""
-    given, tf, sgd = _given_namespace(), import_tensorflow(), load_keras().optimizers.SGD
+    given = _given_namespace()  # also binds tf
+    keras = import_keras()
+    sgd = keras.optimizers.SGD
     classifier = model_class or given["Classifier"]
-    if _compiled(train_step, classifier.call) == _compiled(given["train_step"], given["Classifier"].call):
+    as_given = [_compiled(given["train_step"]), _compiled(given["Classifier"].call)]
+    if [_compiled(train_step), _compiled(classifier.call)] == as_given:
         raise AsGiven("This is the code as given. Find the bug from the symptoms above, fix it in the "
                       "exercise cell, run it and the symptoms cell, then this one.")
     rng = np.random.default_rng(0)
     batches, labels = rng.normal(0.5, 1.0, size=(3, 16, 64)).astype("float32"), rng.integers(0, 10, size=(3, 16))
 
     def new_model():
-        load_keras().utils.set_random_seed(0)
+        keras.utils.set_random_seed(0)
         model = call_learner(classifier, "building your Classifier")
         call_learner(model, "a first call of your model", batches[0])      # builds the weights (inference mode)
         return model
@@ -118,11 +126,12 @@ def check_custom_loop(train_step, model_class=None):
         for other in (reference, twice, twice):
             other(xb, training=True)
     after = _statistics(model)
-    assert np.allclose(after, _statistics(reference), rtol=1e-5, atol=1e-5), first_matching_mistake(after, [
+    hint = mismatch("three training steps", after, _statistics(reference), [
         ("After three train_step calls the moving statistics are still 0 and 1: BN never ran in training mode. "
          "Which `training` value does the forward pass inside the tape get (section 1)?", initial),
         ("Each train_step moves the moving statistics twice: one training-mode pass is enough.", _statistics(twice)),
-    ], rtol=1e-5, atol=1e-5) or "The moving statistics moved, but not as one `model(xb, training=True)` per step."
+    ], "The moving statistics moved, but not as one `model(xb, training=True)` per step.", rtol=1e-5, atol=1e-5)
+    assert hint is None, hint
     alone = call_learner(model, "an inference call", batches[1][:1]).numpy()   # inference must stay inference
     in_batch = call_learner(model, "an inference call", batches[1]).numpy()[:1]
     assert np.allclose(alone, in_batch, atol=1e-5) and np.array_equal(_statistics(model), after), (
@@ -164,14 +173,14 @@ def check_fold_dense(fn):
             ("epsilon goes under the square root, with the variance.", kernel * gamma / (np.sqrt(var) + eps)),
             ("you divided by the variance, not the standard deviation.", kernel * by_variance),
             ("gamma is missing: BN multiplies the normalized value by gamma.", kernel / np.sqrt(var + eps)),
-        ], "column c must be scaled by what BN multiplies channel c by.", name="the kernel", tol=1e-7)
+        ], "column c must be scaled by what BN multiplies channel c by.", name="the kernel", rtol=1e-7, atol=1e-7)
         expect(label, result[1], (bias - mean) * scale + beta, [
             ("beta is missing: BN adds beta after scaling.", (bias - mean) * scale),
             ("the moving mean was not subtracted from the old bias before scaling.", bias * scale + beta),
             ("the old bias must be scaled together with the mean.", bias - mean * scale + beta),
             ("the old bias was dropped (0 only for a Dense layer with use_bias=False).", -mean * scale + beta),
             ("you divided by the variance, not the standard deviation.", (bias - mean) * by_variance + beta),
-        ], "it is what the Dense + BN pair outputs for x = 0.", name="the bias", tol=1e-7)
+        ], "it is what the Dense + BN pair outputs for x = 0.", name="the bias", rtol=1e-7, atol=1e-7)
 
 
 def _solution_fold_dense(kernel, bias, gamma, beta, moving_mean, moving_var, eps):
@@ -181,15 +190,16 @@ def _solution_fold_dense(kernel, bias, gamma, beta, moving_mean, moving_var, eps
     return new_kernel, new_bias
 
 
-EXERCISES = [Exercise("05_training_vs_inference", *entry) for entry in (
+EXERCISES = [Exercise(notebook="05_training_vs_inference", key=key, title=title, check=check, solution=solution,
+                      explanation=explanation) for key, title, check, solution, explanation in [
     ("ema", TITLE_EMA, check_ema_steps, _solution_ema,
-        "`moving = m * moving + (1 - m) * b` is `moving - b = m * (moving - b)`: after k steps the gap is "
-        "`m**k * (init - b)`, so `moving_k = m**k * init + (1 - m**k) * b`."),
+     "`moving = m * moving + (1 - m) * b` is `moving - b = m * (moving - b)`: after k steps the gap is "
+     "`m**k * (init - b)`, so `moving_k = m**k * init + (1 - m**k) * b`."),
     ("custom-loop", TITLE_LOOP, check_custom_loop, _solution_train_step,
-        "**The bug:** `model(xb)` inside the tape runs in inference mode, so the moving statistics never moved. "
-        "**The fix:** `model(xb, training=True)`. Hard-coding `training=True` in `Classifier.call` instead is a bug: "
-        "inference would use batch statistics too."),
+     "**The bug:** `model(xb)` inside the tape runs in inference mode, so the moving statistics never moved. "
+     "**The fix:** `model(xb, training=True)`. Hard-coding `training=True` in `Classifier.call` instead is a bug: "
+     "inference would use batch statistics too."),
     ("fold-dense", TITLE_FOLD, check_fold_dense, _solution_fold_dense,
-        "Inference BN maps channel c by `z -> s_c * (z - mu_c) + beta_c`, `s_c = gamma_c / sqrt(var_c + eps)`, so "
-        "the kernel becomes `kernel * scale` and the bias `(bias - mean) * scale + beta` (the output for x = 0)."),
-)]
+     "Inference BN maps channel c by `z -> s_c * (z - mu_c) + beta_c`, `s_c = gamma_c / sqrt(var_c + eps)`, so "
+     "the kernel becomes `kernel * scale` and the bias `(bias - mean) * scale + beta` (the output for x = 0)."),
+]]

@@ -1,12 +1,9 @@
-"""Notebook 01's checker, ``batch-norm-bug`` (find the bug). A colleague's batch norm takes its statistics over
-each sample's units instead of over the batch: it rescues a badly scaled tanh network but not a sigmoid network
-whose samples have collapsed onto each other. The learner writes the fixed ``my_batch_norm(z, gamma, beta, eps)``
-for a (N, units) array: ``gamma * (z - mean) / sqrt(var + eps) + beta``, biased statistics per unit over the batch.
-"""
+"""Notebook 01's checker, ``batch-norm-bug`` (find the bug): the fixed ``my_batch_norm(z, gamma, beta, eps)`` of a
+(N, units) array is ``gamma * (z - mean) / sqrt(var + eps) + beta``, biased statistics per unit over the batch."""
 
 import numpy as np
 
-from bn_course.exercises.common import Exercise, call_learner, checker, expect
+from bn_course.exercises.common import EPS_HINT, Exercise, call_learner, checker, expect, moments, normalize
 
 TITLE = "Exercise: find the bug in a colleague's batch norm"
 
@@ -30,25 +27,23 @@ def _cases():
 
 def _mistakes(z, gamma, beta, eps):
     """(hint, what that mistake returns) for the colleague's bug and the usual slips in fixing it."""
-    mean, var = z.mean(axis=0), z.var(axis=0)
-
-    def bn(centre, spread, scale=gamma, shift=beta):
-        return scale * (z - centre) / spread + shift
-
+    mean, var = moments(z, 0)
     return [
         ("this is still the colleague's version: each SAMPLE (row) is normalized over its units, so an offset shared "
          "by every sample survives. BN takes one mean and variance per UNIT (column).",
-         bn(z.mean(axis=1, keepdims=True), np.sqrt(z.var(axis=1, keepdims=True) + eps))),
+         normalize(z, *moments(z, 1), gamma, beta, eps)),
         ("you used one mean and one variance for the whole array; every unit (column) needs its own.",
-         bn(z.mean(), np.sqrt(z.var() + eps))),
+         normalize(z, *moments(z, None), gamma, beta, eps)),
         ("the statistics are per unit now, but you only divide: subtract the unit's batch mean first.",
-         bn(0.0, np.sqrt(var + eps))),
-        ("divide by the standard deviation, sqrt(var + eps), not by the variance.", bn(mean, var + eps)),
-        ("eps belongs under the square root: sqrt(var + eps), not sqrt(var) + eps.", bn(mean, np.sqrt(var) + eps)),
+         normalize(z, 0.0, var, gamma, beta, eps)),
+        ("divide by the standard deviation, sqrt(var + eps), not by the variance.",
+         gamma * (z - mean) / (var + eps) + beta),
+        ("eps belongs under the square root: sqrt(var + eps), not sqrt(var) + eps.",
+         gamma * (z - mean) / (np.sqrt(var) + eps) + beta),
         ("use the biased variance (ddof=0, divide by the batch size), as Keras does.",
-         bn(mean, np.sqrt(z.var(axis=0, ddof=1) + eps))),
-        ("gamma scales and beta shifts, not the other way round.", bn(mean, np.sqrt(var + eps), beta, gamma)),
-        ("gamma and beta are not applied.", bn(mean, np.sqrt(var + eps), 1.0, 0.0 * z)),
+         normalize(z, *moments(z, 0, ddof=1), gamma, beta, eps)),
+        ("gamma scales and beta shifts, not the other way round.", normalize(z, mean, var, beta, gamma, eps)),
+        ("gamma and beta are not applied.", normalize(z, mean, var, eps=eps)),
     ]
 
 
@@ -61,7 +56,7 @@ def check_batch_norm_fix(fn):
         expect(label, call_learner(fn, label, z, gamma, beta, eps), right, _mistakes(z, gamma, beta, eps),
                lambda got: f"it differs from batch norm's by up to {np.abs(got - right).max():.3g}. Compare it "
                            "with section 1's four lines: which values share a mean, and where does eps go?",
-               tol=1e-5)
+               rtol=1e-5, atol=1e-5, nan_hint=EPS_HINT)
 
 
 def _solution_batch_norm(z, gamma=1.0, beta=0.0, eps=1e-3):
@@ -84,5 +79,5 @@ its units keeps those offsets (they differ between units, not between samples), 
 only per-unit statistics over the batch subtract each unit's offset and scale the input-dependent part back up.
 """
 
-EXERCISES = [Exercise("01_why_batchnorm", "batch-norm-bug", TITLE, check_batch_norm_fix, _solution_batch_norm,
-                      _EXPLANATION)]
+EXERCISES = [Exercise(notebook="01_why_batchnorm", key="batch-norm-bug", title=TITLE, check=check_batch_norm_fix,
+                      solution=_solution_batch_norm, explanation=_EXPLANATION)]

@@ -10,7 +10,7 @@ mini-batch. For batches drawn independently from a population with mean mu and s
   ``1 / sqrt(B)`` and is about 1 for B = 1, where training mode outputs 0 for every sample.
 
 Batches are drawn with replacement; drawn without (as in an epoch), the standard error is
-sqrt((N - B) / (N - 1)) times smaller.
+multiplied by sqrt((N - B) / (N - 1)).
 """
 
 import ipywidgets as widgets
@@ -18,6 +18,7 @@ import numpy as np
 
 from bn_course.data import load_digits, standardize
 from bn_course.numpy_bn import batch_norm, batch_norm_inference
+from bn_course.validation import check_int
 from bn_course.explore.widgets import Explorer, control, new_figure
 
 __all__ = ["digit_features", "batch_statistics", "batch_size_curves", "BatchSizeExplorer", "BATCH_SIZES"]
@@ -51,9 +52,7 @@ def batch_statistics(features, batch_size, n_batches=1000, eps=1e-3, seed=0):
     features = np.asarray(features, dtype=np.float64)
     if features.ndim != 2:
         raise ValueError(f"features must be (N, D), got shape {features.shape}")
-    batch_size = int(batch_size)
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    batch_size = check_int(batch_size, "batch_size")
     n, d = features.shape
     mu, var = features.mean(axis=0), features.var(axis=0)
     sigma = np.sqrt(var)

@@ -22,6 +22,7 @@ import numpy as np
 
 from bn_course.env import one_blas_thread
 from bn_course.numpy_bn import batch_norm_backward, batch_norm_forward
+from bn_course.validation import check_int
 from bn_course.explore.widgets import Explorer, control, new_figure, slider
 
 __all__ = ["RANGES", "SATURATION_THRESHOLD", "HIST_BINS", "activate", "saturated_share", "base_weights",
@@ -50,8 +51,11 @@ def saturated_share(h, activation):
     """Share (0..1) of all entries of the activation array ``h`` that are saturated (module docstring)."""
     _check_activation(activation)
     h = np.asarray(h, dtype=np.float64)
-    flat = np.abs(h) > SATURATION_THRESHOLD if activation == "tanh" else (h < 0.01) | (h > SATURATION_THRESHOLD)
-    return float(np.mean(flat))
+    if activation == "tanh":
+        saturated = np.abs(h) > SATURATION_THRESHOLD
+    else:
+        saturated = (h < 0.01) | (h > SATURATION_THRESHOLD)
+    return float(np.mean(saturated))
 
 
 def base_weights(depth, width=64, input_dim=64, n_classes=10, seed=0):
@@ -63,8 +67,8 @@ def base_weights(depth, width=64, input_dim=64, n_classes=10, seed=0):
     return [rng.normal(0.0, 1.0 / np.sqrt(fan_in), size=(fan_in, width)) for fan_in in fan_ins], readout
 
 
-class DepthStats(namedtuple("DepthStats", "activation depth init_scale bn pre post mean std saturated grads grad_std "
-                                          "histograms loss")):
+class DepthStats(namedtuple("DepthStats", ["activation", "depth", "init_scale", "bn", "pre", "post", "mean", "std",
+                                           "saturated", "grads", "grad_std", "histograms", "loss"])):
     """One forward and backward pass, L = depth layers (layer 1 next to the input), and its arguments.
 
     pre, post: L arrays (N, width), each nonlinearity's input (after BN with ``bn``) and output h_l.
@@ -84,19 +88,21 @@ def depth_statistics(x, y, depth=10, init_scale=1.0, activation="tanh", bn=False
     """The module docstring's MLP on the batch ``x`` (N, D), ``y`` (N,) labels, forward and backward (through
     :mod:`bn_course.numpy_bn` with ``bn``): a :class:`DepthStats`. ``weights``: ``(hidden, readout)`` from
     :func:`base_weights` with at least ``depth`` hidden layers (made from ``width`` and ``seed`` when None)."""
-    if int(depth) < 1:
-        raise ValueError(f"depth must be at least 1, got {depth}")
+    depth = check_int(depth, "depth")
     if not init_scale > 0:
         raise ValueError(f"init_scale must be positive, got {init_scale}")
-    depth, x, y = int(depth), np.asarray(x, dtype=np.float64), np.asarray(y)
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y)
     hidden, readout = weights or base_weights(depth, width, x.shape[1], int(y.max()) + 1, seed)
     if len(hidden) < depth:
         raise ValueError(f"weights hold {len(hidden)} hidden layers, fewer than depth={depth}")
     kernels = [init_scale * w for w in hidden[:depth]]
     with one_blas_thread():  # tiny products: more BLAS threads only fight over the cores
-        pre, post, caches, h = [], [], [], x
+        pre, post, caches = [], [], []  # per layer: nonlinearity input and output, BN cache
+        h = x
         for kernel in kernels:
-            z, cache = h @ kernel, None
+            z = h @ kernel
+            cache = None
             if bn:
                 z, cache = batch_norm_forward(z, np.ones(z.shape[1]), np.zeros(z.shape[1]), eps=eps)
             h = activate(z, activation)
@@ -109,7 +115,8 @@ def depth_statistics(x, y, depth=10, init_scale=1.0, activation="tanh", bn=False
         rows = np.arange(len(y))
         dlogits = np.exp(log_p)
         dlogits[rows, y] -= 1.0
-        dh, grads = (dlogits / len(y)) @ readout.T, [None] * depth
+        dh = (dlogits / len(y)) @ readout.T
+        grads = [None] * depth
         for layer in reversed(range(depth)):
             h = post[layer]
             dz = dh * (1.0 - h * h if activation == "tanh" else h * (1.0 - h))  # act' written with h
@@ -135,7 +142,9 @@ class DepthExplorer(Explorer):
     """
 
     def __init__(self, x, y, max_depth=20, width=64, seed=0, depth=10, init_scale=1.0, activation="tanh", bn=False):
-        self.x, self.y, self.max_depth = np.asarray(x, dtype=np.float64), np.asarray(y), int(max_depth)
+        self.x = np.asarray(x, dtype=np.float64)
+        self.y = np.asarray(y)
+        self.max_depth = check_int(max_depth, "max_depth")
         self.weights = base_weights(self.max_depth, width, self.x.shape[1], int(self.y.max()) + 1, seed)
         sliders = {
             "init_scale": slider("init_scale", "init scale (× LeCun)", 0.1, 10.0, 0.1, init_scale,
@@ -177,7 +186,6 @@ class DepthExplorer(Explorer):
             self.ax_hist.set_xlabel(f"{activation} activation value", fontsize=12)
             self.live.invalidate()
             self._static_activation = activation
-        depth = min(int(depth), self.max_depth)
         stats = self.last = depth_statistics(self.x, self.y, depth, init_scale, activation, bn, weights=self.weights)
         shown = np.full((self.max_depth, HIST_BINS), np.nan)
         shown[:depth] = stats.histograms

@@ -8,12 +8,11 @@ Until warmed up, inference mode normalizes population inputs to
 instead of training mode's 0 and ~1. Biased batch variances average to (n - 1) / n * sigma**2.
 """
 
-import itertools
 import math
 
 import numpy as np
 
-from bn_course.validation import check_momentum
+from bn_course.validation import check_int, check_momentum
 from bn_course.explore.widgets import Explorer, new_figure, slider
 
 __all__ = ["batch_stream", "ema", "steps_to_within", "warmup_state", "MomentumExplorer"]
@@ -22,20 +21,23 @@ __all__ = ["batch_stream", "ema", "steps_to_within", "warmup_state", "MomentumEx
 def batch_stream(steps=1000, batch_size=32, mean=4.0, std=2.0, seed=0):
     """Statistics of ``steps`` random batches of ``batch_size`` values from N(mean, std**2): a dict of
     ``batch_mean``, ``batch_var`` (biased, as Keras), each (steps,), and ``mean``, ``var``, ``std``, ``batch_size``."""
-    if batch_size < 2:
-        raise ValueError("batch_size must be at least 2")
+    batch_size = check_int(batch_size, "batch_size", low=2)
     values = np.random.default_rng(seed).normal(mean, std, size=(steps, batch_size))
     return {"batch_mean": values.mean(axis=1), "batch_var": values.var(axis=1), "mean": float(mean),
-            "var": float(std) ** 2, "std": float(std), "batch_size": int(batch_size)}
+            "var": float(std) ** 2, "std": float(std), "batch_size": batch_size}
 
 
 def ema(values, momentum, init):
-    """Keras moving average, (len(values) + 1,): the moving statistic after k steps,
-    ``out[0] = init``, ``out[k] = momentum * out[k-1] + (1 - momentum) * values[k-1]``."""
-    keep = check_momentum(momentum)
-    values = np.asarray(values, dtype=np.float64).tolist()
-    steps = itertools.accumulate(values, lambda moving, value: keep * moving + (1.0 - keep) * value, initial=init)
-    return np.fromiter(steps, np.float64, len(values) + 1)
+    """Keras moving average, (len(values) + 1,): out[k], the statistic after k steps, equals (to rounding)
+    :func:`bn_course.numpy_bn.update_moving` applied k times from ``init``, a loop too slow for the slider. Vectorised:
+    ``out[k] = momentum**k * init + sum_{j=1..k} momentum**(k-j) * (1 - momentum) * values[j-1]``, log2(k) passes."""
+    m = check_momentum(momentum)
+    out = np.concatenate([[init], (1.0 - m) * np.asarray(values, dtype=np.float64)])  # the terms, j = 0..k
+    shift = 1
+    while shift < len(out):  # after this pass, out[k] sums the terms j = k - 2 * shift + 1 .. k
+        out[shift:] = out[shift:] + m**shift * out[:-shift]
+        shift *= 2
+    return out
 
 
 def steps_to_within(fraction, momentum):
@@ -63,27 +65,32 @@ def warmup_state(stream, momentum, step, init_mean=0.0, init_var=1.0, eps=1e-3):
     and ``steps_to_1pct``, ``half_life`` (steps), ``expected_var`` = (n - 1) / n * sigma**2.
     """
     n_steps = len(stream["batch_mean"])
-    if not 0 <= step <= n_steps:
+    step = check_int(step, "step", low=0)
+    momentum = check_momentum(momentum)
+    if step > n_steps:
         raise ValueError(f"step must be in 0..{n_steps}, got {step}")
-    step = int(step)
+    if momentum in (0.0, 1.0):
+        half_life = 0.0 if momentum == 0.0 else math.inf
+    else:
+        half_life = math.log(0.5) / math.log(momentum)
     moving_mean = ema(stream["batch_mean"], momentum, init_mean)
     moving_var = ema(stream["batch_var"], momentum, init_var)
     denominator = np.sqrt(moving_var + eps)
-    inference_mean, inference_std = (stream["mean"] - moving_mean) / denominator, stream["std"] / denominator
+    inference_mean = (stream["mean"] - moving_mean) / denominator
+    inference_std = stream["std"] / denominator
     batch_var = stream["batch_var"][max(step - 1, 0)]
-    gap, n = abs(stream["mean"] - init_mean), stream["batch_size"]
+    gap = abs(stream["mean"] - init_mean)
     return {
         "moving_mean": moving_mean, "moving_var": moving_var,
         "inference_mean": inference_mean, "inference_std": inference_std,
         "mean_at": float(moving_mean[step]), "var_at": float(moving_var[step]),
         "inference_mean_at": float(inference_mean[step]), "inference_std_at": float(inference_std[step]),
         "training_std_at": float(np.sqrt(batch_var / (batch_var + eps))),
-        "warmed_up": 1.0 - float(momentum) ** step,
+        "warmed_up": 1.0 - momentum**step,
         "mean_error_at": float(abs(moving_mean[step] - stream["mean"]) / gap) if gap else 0.0,
         "steps_to_1pct": steps_to_within(0.01, momentum),
-        "half_life": (math.log(0.5) / math.log(momentum) if 0.0 < momentum < 1.0 else
-                      0.0 if momentum == 0.0 else math.inf),
-        "expected_var": (n - 1) / n * stream["var"],
+        "half_life": half_life,
+        "expected_var": (stream["batch_size"] - 1) / stream["batch_size"] * stream["var"],
     }
 
 
@@ -95,28 +102,32 @@ class MomentumExplorer(Explorer):
 
     def __init__(self, stream=None):
         self.stream = s = stream if stream is not None else batch_stream()
-        n_steps, eps = len(s["batch_mean"]), 1e-3
+        n_steps = len(s["batch_mean"])
+        start = warmup_state(s, 0.99, 0)  # before any step (momentum plays no part yet): the widest gap
         sliders = {
             "momentum": slider("momentum", "momentum", 0.8, 0.999, 0.001, 0.99, readout_format=".3f"),
             "step": slider("step", "training step k", 0, n_steps, 1, 100, integer=True),
         }
         figure, axes = new_figure(ncols=3, figsize=(12.0, 3.9))
         ax_mean, ax_var, ax_gap = axes
-        steps, x = np.arange(1, n_steps + 1), np.arange(n_steps + 1.0)
-        ax_mean.plot(steps, s["batch_mean"], ".", color="0.65", markersize=3, label="batch mean")
+        steps = np.arange(n_steps + 1.0)  # step 0 (before training) to n_steps
+        ax_mean.plot(steps[1:], s["batch_mean"], ".", color="0.65", markersize=3, label="batch mean")
         ax_mean.axhline(s["mean"], color="k", linestyle="--", linewidth=1.5, label=f"population μ = {s['mean']:g}")
-        ax_var.plot(steps, s["batch_var"], ".", color="0.65", markersize=3, label="batch variance (biased)")
+        ax_var.plot(steps[1:], s["batch_var"], ".", color="0.65", markersize=3, label="batch variance (biased)")
         ax_var.axhline(s["var"], color="k", linestyle="--", linewidth=1.5, label=f"population σ² = {s['var']:g}")
         ax_gap.axhline(0.0, color="tab:red", linestyle="--", linewidth=1.5, label="training mode: mean 0")
         ax_gap.axhline(1.0, color="tab:purple", linestyle="--", linewidth=1.5, label="training mode: std 1")
-        self.lines = [ax.plot(x, x * 0 + y0, color=color, linewidth=2.5, label=label)[0] for ax, y0, color, label in (
-            (ax_mean, 0, "tab:blue", "moving mean"), (ax_var, 1, "tab:blue", "moving variance"),
-            (ax_gap, 0, "tab:red", "inference mode: mean"), (ax_gap, 1, "tab:purple", "inference mode: std"))]
+        curves = ((ax_mean, "tab:blue", "moving mean"), (ax_var, "tab:blue", "moving variance"),
+                  (ax_gap, "tab:red", "inference mode: mean"), (ax_gap, "tab:purple", "inference mode: std"))
+        self.lines, self.dots = [], []  # one line and one dot (at the chosen step) per curve; draw() sets both
+        for ax, color, label in curves:
+            (line,) = ax.plot(steps, np.zeros_like(steps), color=color, linewidth=2.5, label=label)
+            self.lines.append(line)
+            self.dots.append(ax.plot([0], [0], "o", color="tab:green", markersize=8)[0])
         self.markers = [ax.axvline(0, color="tab:green", linewidth=2) for ax in axes]
-        self.dots = [ax.plot([0], [0], "o", color="tab:green", markersize=8)[0] for ax in (*axes, ax_gap)]
+        gap_top = max(start["inference_mean_at"], start["inference_std_at"], 1.0) * 1.1
         limits = ((min(0.0, float(np.min(s["batch_mean"]))) - 0.2, float(np.max(s["batch_mean"])) + 0.3),
-                  (0.0, max(float(np.max(s["batch_var"])), s["var"]) * 1.05),
-                  (-0.5, max(s["mean"] / np.sqrt(1.0 + eps), s["std"] / np.sqrt(1.0 + eps), 1.0) * 1.1))
+                  (0.0, max(float(np.max(s["batch_var"])), s["var"]) * 1.05), (-0.5, gap_top))
         for ax, title, ylabel, ylim in zip(axes, ("mean", "variance", "train/inference gap"),
                                            ("value", "value", "output statistic"), limits):
             ax.set_title(title, fontsize=13)

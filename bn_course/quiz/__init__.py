@@ -37,14 +37,16 @@ def show(bank, text=None):
     from IPython import get_ipython
 
     loaded, in_kernel = load_bank(bank), getattr(get_ipython(), "kernel", None) is not None
-    on = _classroom if _classroom is not None else \
-        os.environ.get("BN_COURSE_CLASSROOM", "").strip().lower() in ("1", "true", "yes", "on")
+    on = _classroom
+    if on is None:
+        on = os.environ.get("BN_COURSE_CLASSROOM", "").strip().lower() in ("1", "true", "yes", "on")
     if text or (text is None and not in_kernel):
         saved = store.load().get(loaded.name, {})
         done = "; ".join(f"{q.key}: {'right' if saved[q.key]['correct'] else 'wrong'} so far"
                          for q in loaded.questions if q.key in saved)
-        print(bank_markdown(loaded, answers=on, show_keys=True, heading="#")
-              + (done and f"\nYour saved answers: {done}.\n"))
+        print(bank_markdown(loaded, answers=on, show_keys=True, heading="#"))
+        if done:
+            print(f"Your saved answers: {done}.")
         return None
     from bn_course.quiz.view import QuizView
 

@@ -1,5 +1,5 @@
-"""Quiz banks: ``quizzes/<notebook>.json``, valid against ``quizzes/schema.json``. A question is ``single``,
-``multiple``, ``numeric`` or ``{"ref": "<bank>/<id>"}`` (another bank's, its progress kept under the reference)."""
+"""Quiz banks, loaded by every notebook's quiz cell: ``quizzes/<notebook>.json``, valid against the schema in
+``quizzes/``. A question is ``single``, ``multiple``, ``numeric`` or ``{"ref": "<bank>/<id>"}`` (another bank's)."""
 
 import functools
 import json
@@ -7,7 +7,6 @@ import os
 import re
 import sys
 from collections import namedtuple
-from dataclasses import dataclass
 from pathlib import Path
 
 from bn_course.paths import course_path
@@ -24,14 +23,12 @@ class BankError(QuizError):
     """A bank that is not valid JSON, breaks the schema, or has a dangling reference."""
 
 
-@dataclass(frozen=True)
-class Question:
+class Question(namedtuple("Question", "key origin spec")):
     """``key``: its id (``"<bank>/<id>"`` for a reference); ``origin``: the bank whose file holds ``spec``."""
 
-    key: str
-    origin: str
-    spec: dict
-    kind = property(lambda self: self.spec["kind"])
+    @property
+    def kind(self):
+        return self.spec["kind"]
 
 
 Bank = namedtuple("Bank", "name title intro questions")
@@ -64,9 +61,6 @@ def _validated(path, mtime, size):
     except ValueError as error:  # not JSON, or not UTF-8
         raise BankError(f"{path.name} is not valid JSON: {error}") from None
     _validate(data, path.name)
-    if data["notebook"] != path.stem:
-        raise BankError(f"{path.name} says \"notebook\": {data['notebook']!r}; it must match its file name "
-                        f"{path.stem!r}")
     return data
 
 
@@ -74,11 +68,9 @@ def _jsonschema():
     """jsonschema, without its optional ``rfc3987_syntax`` (seconds to import, for a format we do not use)."""
     hidden = "rfc3987_syntax" not in sys.modules
     sys.modules.setdefault("rfc3987_syntax", None)  # None: its import fails, just this once
-    try:
-        import jsonschema
-    finally:
-        if hidden:
-            del sys.modules["rfc3987_syntax"]
+    import jsonschema
+    if hidden:
+        del sys.modules["rfc3987_syntax"]
     return jsonschema
 
 
@@ -86,19 +78,22 @@ def _validate(data, filename):
     """Raise :class:`BankError` naming the first schema violation and where; a question is checked against its
     own ``kind`` ("not valid under any of the given schemas" helps nobody)."""
     jsonschema = _jsonschema()
-    defs = (schema := json.loads((quiz_dir() / "schema.json").read_text(encoding="utf-8")))["$defs"]
+    schema = json.loads((quiz_dir() / "schema.json").read_text(encoding="utf-8"))
+    defs = schema["$defs"]
 
     def first_error(instance, rules):
         return jsonschema.exceptions.best_match(jsonschema.Draft202012Validator({**rules, "$defs": defs})
                                                 .iter_errors(instance))
 
-    if (error := first_error(data, schema)) is None:
+    error = first_error(data, schema)
+    if error is None:
         return
     path = list(error.absolute_path)
     item = data["questions"][path[1]] if len(path) > 1 and path[0] == "questions" else None
-    if isinstance(item, dict) and item.get("kind") in (kinds := ["single", "multiple", "numeric"]):
-        branch = defs["question"]["oneOf"][kinds.index(item["kind"])]
-        if deeper := first_error(item, defs["common"]) or first_error(item, branch):
+    branches = {branch["properties"]["kind"]["const"]: branch for branch in defs["question"]["oneOf"]}
+    if isinstance(item, dict) and item.get("kind") in branches:
+        deeper = first_error(item, defs["common"]) or first_error(item, branches[item["kind"]])
+        if deeper is not None:
             error, path = deeper, path[:2] + list(deeper.absolute_path)
     where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".") or "(top level)"
     label = (item.get("id") or item.get("ref")) if isinstance(item, dict) else None
@@ -112,12 +107,6 @@ def load_bank(name):
                  for item in data["questions"]]
     keys = [item.get("ref") or item["id"] for item in data["questions"]]
     problems = [f"{key!r} appears twice" for i, key in enumerate(keys) if key in keys[:i]]
-    for key, item in zip(keys, data["questions"]):  # what the schema cannot say
-        texts = [option["text"] for option in item.get("options", [])]
-        if len(set(texts)) != len(texts):
-            problems.append(f"question {key!r} has two options with the same text")
-        problems += [f"question {key!r}: mistake value {m['value']} is within the tolerance of the answer"
-                     for m in item.get("mistakes", []) if abs(m["value"] - item["answer"]) <= item["tolerance"]]
     problems += [q for q in questions if isinstance(q, str)]
     if problems:
         raise BankError(f"{name}.json: " + "; ".join(problems))

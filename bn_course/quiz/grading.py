@@ -1,5 +1,5 @@
-"""Grading: (question spec, answer) -> :class:`Grade`. Answers: ``single``, a letter (``"b"``) or 0-based index;
-``multiple``, letters or indices (``"a, c"``, ``"ac"``, ``[0, 2]``); ``numeric``, a number (``1e-3``, ``"-1/3"``)."""
+"""Grading for every notebook's quiz cell: (question spec, answer) -> :class:`Grade`. Answers: ``single``, a letter
+(``"b"``) or an index; ``multiple``, letters or indices (``"a, c"``, ``"ac"``, ``[0, 2]``); ``numeric``, a number."""
 
 import math
 import re
@@ -28,11 +28,10 @@ class Grade:
         glue = "\n\n" if self.feedback.startswith("- ") else " "
         return f"{verdict}{glue}{self.feedback}".rstrip() + f"\n\n**Explanation.** {self.explanation}"
 
-    def __repr__(self):
-        return f"{self.key}: {self.markdown()}" if self.key else self.markdown()
-
     def _repr_markdown_(self):
         return f"`{self.key}` · {self.markdown()}" if self.key else self.markdown()
+
+    __repr__ = _repr_markdown_
 
 
 def format_number(value):
@@ -66,16 +65,19 @@ def _option(value, count):
 
 
 def _number(value):
-    text = "" if value is None else str(value).strip().replace("−", "-").replace(" ", "")
-    if not text:
+    """A string is parsed (``"1/4"``, ``"−0.5"``); anything else but a bool goes through float() (a scalar tensor)."""
+    shown = value.strip() if isinstance(value, str) else value
+    if shown is None or (isinstance(shown, str) and not shown):
         raise QuizError("the answer box is empty: type a number, e.g. 0.25")
+    text = shown.replace("−", "-").replace(" ", "") if isinstance(shown, str) else shown
     try:
-        number = float(Fraction(text) if "/" in text else text)  # str(True) is no number either
-    except (ValueError, ZeroDivisionError):
-        raise QuizError(f"{value.strip() if isinstance(value, str) else value!r} is not a number: "
-                        "type a number such as 0.25, 1e-3 or 1/4") from None
+        number = float(Fraction(text)) if isinstance(text, str) and "/" in text else float(text)
+    except (TypeError, ValueError, OverflowError, ZeroDivisionError):
+        number = None
+    if number is None or isinstance(shown, bool):
+        raise QuizError(f"{shown!r} is not a number: type a number such as 0.25, 1e-3 or 1/4")
     if not math.isfinite(number):
-        raise QuizError(f"{value!r} is not a finite number")
+        raise QuizError(f"{shown!r} is not a finite number")
     return number
 
 

@@ -1,20 +1,22 @@
-"""A learner's quiz report to hand in, and the class summary of many (completion per notebook; per question,
-hardest first, share correct and most common wrong answer)."""
+"""For instructors: a learner's quiz report to hand in (``quiz.report``; ``quiz.progress`` shows its overview), and the
+class summary of many (per notebook, completion; per question, hardest first, share correct, commonest wrong answer)."""
 
 import csv
 import io
 import json
 import re
+import warnings
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bn_course.quiz.bank import bank_names, load_bank
+from bn_course.quiz.bank import QuizError, bank_names, load_bank
 from bn_course.quiz.grading import answer_text
 from bn_course.quiz.text import markdown_table, plural
 
 KIND = "bn-course-quiz-report"
 FORMAT = 1
+_RESULT = {(True, True): "✔ right", (True, False): "✘ wrong", (False, False): "not answered"}
 
 
 def _entry(number, question, record):
@@ -27,10 +29,19 @@ def _entry(number, question, record):
 
 
 def build(learner, saved):
-    """The report of ``learner`` from saved progress ``{bank: {question_key: record}}``."""
-    notebooks = {bank.name: {"title": bank.title, "questions": {
-        q.key: _entry(n, q, saved.get(bank.name, {}).get(q.key)) for n, q in enumerate(bank.questions, 1)}}
-        for bank in map(load_bank, bank_names())}
+    """The report of ``learner`` from saved progress ``{bank: {question_key: record}}``; banks that do not load are
+    left out, with one warning naming each and why."""
+    notebooks, broken = {}, []
+    for name in bank_names():
+        try:
+            bank = load_bank(name)
+        except QuizError as error:
+            broken.append(str(error))
+            continue
+        questions = {q.key: _entry(n, q, saved.get(name, {}).get(q.key)) for n, q in enumerate(bank.questions, 1)}
+        notebooks[name] = {"title": bank.title, "questions": questions}
+    if broken:
+        warnings.warn("Quiz banks left out (broken; tell your instructor): " + "; ".join(broken), stacklevel=3)
     return {"kind": KIND, "format": FORMAT, "learner": learner,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "notebooks": notebooks}
 
@@ -60,9 +71,8 @@ class Report:
                  f"Saved in `{self.path}`: hand in that file. The tables below are for you.", "", *table]
         for name, notebook in self.data["notebooks"].items():
             if counts(notebook["questions"])[0]:
-                rows = [(q["number"], f"`{key}`", q["answer"] or "—", "✔ right" if q["correct"] else
-                         "✘ wrong" if q["answered"] else "not answered", q["attempts"])
-                        for key, q in notebook["questions"].items()]
+                rows = [(q["number"], f"`{key}`", q["answer"] or "—", _RESULT[q["answered"], q["correct"]],
+                         q["attempts"]) for key, q in notebook["questions"].items()]
                 lines += ["", f"### {name[:2]} · {notebook['title']}", "",
                           *markdown_table(["#", "question", "your last answer", "result", "checks"], "rlllr", rows)]
         return "\n".join(lines) + "\n"

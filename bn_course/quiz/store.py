@@ -1,7 +1,7 @@
-"""Quiz progress in ``$BN_COURSE_PROGRESS`` (default ``~/.bn_course/progress.json``): ``{"format": 1, "banks":
-{bank: {question_key: {"answer", "correct", "attempts", "wrong", "time"}}}}``. Each change is a locked
-read-merge-write to a temporary file that replaces the old one. A problem never costs the feedback, only one
-:class:`ProgressFileWarning`: a damaged file is moved aside, a newer format left untouched, an unusable path
+"""Quiz progress, saved by every notebook's quiz cell: ``$BN_COURSE_PROGRESS`` (default ``~/.bn_course/progress.json``)
+holds ``{"format": 1, "banks": {bank: {question_key: {"answer", "correct", "attempts", "wrong", "time"}}}}``. Each
+change is a locked read-merge-write to a temporary file that replaces the old one. A problem never costs the feedback,
+only one :class:`ProgressFileWarning`: a damaged file is moved aside, a newer format left untouched, an unusable path
 means graded but not saved."""
 
 import json
@@ -62,8 +62,9 @@ def _locked(path):
 
 
 def _usable(record):
-    return isinstance(record, dict) and isinstance(record.get("correct"), bool) and \
-        isinstance(record.get("attempts", 0), int) and isinstance(record.get("wrong", []), list)
+    if not isinstance(record, dict) or not isinstance(record.get("correct"), bool):
+        return False
+    return isinstance(record.get("attempts", 0), int) and isinstance(record.get("wrong", []), list)
 
 
 def _read(path):
@@ -153,6 +154,11 @@ def record(bank, key, answer, correct):
 
 def clear(bank=None):
     """Delete the saved answers of ``bank`` (all with None); returns how many."""
-    if not progress_path().exists():
-        return 0
-    return _change(progress_path(), lambda banks: sum(len(banks.pop(n)) for n in list(banks) if bank in (None, n)))
+    def remove(banks):
+        if bank is not None:
+            return len(banks.pop(bank, {}))
+        count = sum(len(records) for records in banks.values())
+        banks.clear()
+        return count
+
+    return _change(progress_path(), remove) if progress_path().exists() else 0  # no file: nothing to create

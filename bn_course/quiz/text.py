@@ -1,9 +1,12 @@
-"""Quiz text: option texts as one-line labels, and the Markdown of a question or a bank (text fallback, export,
-widget bundle)."""
+"""Quiz text for every notebook's quiz cell and the instructors' export: option labels, and the Markdown of a
+question or a bank (text fallback, export, the widgets' Markdown copy)."""
 
 import re
 
 from bn_course.quiz.grading import LETTERS, correct_answer, format_number
+
+_HOW = {"single": "Choose one.", "multiple": "Choose all that apply.",  # .6g: as format_number
+        "numeric": "Type a number (answers within ±{tolerance:.6g} count)."}
 
 
 def plain_label(text):
@@ -26,9 +29,12 @@ def markdown_table(head, align, rows):
 def answer_markdown(spec):
     """The right answer and the explanation (classroom mode, answer key)."""
     right = correct_answer(spec)
-    shown = {"numeric": lambda: f"{format_number(right)} (±{format_number(spec['tolerance'])})",
-             "single": lambda: f"({LETTERS[right]}) {spec['options'][right]['text']}",
-             "multiple": lambda: ", ".join(f"({LETTERS[i]})" for i in right)}[spec["kind"]]()
+    if spec["kind"] == "numeric":
+        shown = f"{format_number(right)} (±{format_number(spec['tolerance'])})"
+    elif spec["kind"] == "single":
+        shown = f"({LETTERS[right]}) {spec['options'][right]['text']}"
+    else:
+        shown = ", ".join(f"({LETTERS[i]})" for i in right)
     return f"**Answer:** {shown}\n\n**Explanation.** {spec['explanation']}"
 
 
@@ -37,9 +43,7 @@ def question_markdown(number, question, *, answers=False, show_keys=False, optio
     spec = question.spec
     key = f"`{question.key}` · " if show_keys else ""
     origin = f" *(from {question.origin})*" if question.key != spec["id"] else ""
-    hint = {"single": "Choose one.", "multiple": "Choose all that apply."}.get(spec["kind"]) or \
-        f"Type a number (answers within ±{format_number(spec['tolerance'])} count)."
-    lines = [f"**{number}.** {key}{spec['prompt']}{origin}", "", f"*{hint}*"]
+    lines = [f"**{number}.** {key}{spec['prompt']}{origin}", "", f"*{_HOW[spec['kind']].format_map(spec)}*"]
     if options and "options" in spec:
         lines.append("")
         for i, option in enumerate(spec["options"]):
@@ -55,7 +59,8 @@ def bank_markdown(bank, *, answers=False, show_keys=False, heading="##"):
     """``heading`` and title (none if ``heading`` is empty), intro, every question; with ``show_keys``, how to answer
     them with ``quiz.answer``."""
     questions = [question_markdown(n, q, answers=answers, show_keys=show_keys) for n, q in enumerate(bank.questions, 1)]
-    hint = show_keys and (f"Answer in a code cell with `quiz.answer({bank.name!r}, \"<question id>\", answer)`: a "
-                          "letter such as `\"b\"` (choose one), letters such as `\"a, c\"` (choose all that apply), "
-                          "or a number.")
-    return "\n\n".join(filter(None, [heading and f"{heading} {bank.title}", bank.intro, *questions, hint])) + "\n"
+    parts = [f"{heading} {bank.title}" if heading else "", bank.intro, *questions]
+    if show_keys:
+        parts.append(f"Answer in a code cell with `quiz.answer({bank.name!r}, \"<question id>\", answer)`: a letter "
+                     "such as `\"b\"` (choose one), letters such as `\"a, c\"` (choose all that apply), or a number.")
+    return "\n\n".join(filter(None, parts)) + "\n"  # no heading or intro: no empty paragraph

@@ -1,11 +1,11 @@
-"""The quiz as ipywidgets. CSS classes (browser tests rely on them): ``bn-quiz``, ``bn-quiz-question``,
-``bn-quiz-prompt``, ``bn-quiz-option``, ``bn-quiz-check``, ``bn-quiz-feedback``, ``bn-quiz-reveal`` (classroom
-mode), ``bn-quiz-score``, ``bn-quiz-notice`` (about the progress file)."""
+"""The quiz as ipywidgets, shown by every notebook's quiz cell. CSS classes (browser tests rely on them): ``bn-quiz``,
+``bn-quiz-question``, ``bn-quiz-prompt``, ``bn-quiz-option``, ``bn-quiz-check``, ``bn-quiz-feedback``,
+``bn-quiz-reveal`` (classroom mode), ``bn-quiz-score``, ``bn-quiz-notice`` (about the progress file)."""
 
-import functools
 import html
 import warnings
 
+import IPython.display
 import ipywidgets as widgets
 import mistune
 
@@ -25,6 +25,7 @@ _STYLE = """<style>
 .bn-quiz .bn-quiz-feedback, .bn-quiz .bn-quiz-reveal { max-width: 900px; }
 </style>"""
 _COLOURS = {True: "#2e7d32", False: "#c62828", None: "#ef6c00"}
+_SHARED = {}  # (model class, its traits) -> the one model of that value, see _shared
 _MARKDOWN = mistune.create_markdown(escape=True, plugins=["math"])
 # Math stays as written (HTML-escaped) for MathJax to typeset.
 _MARKDOWN.renderer.register("inline_math", lambda _, math: f"${html.escape(math, quote=False)}$")
@@ -48,10 +49,11 @@ def _panel(markdown, colour):
             f"{markdown_to_html(markdown)}</div>")
 
 
-@functools.cache
 def _shared(model, items=()):
-    """One Layout or style model per value, shared by every quiz widget (~150 KB less per saved quiz)."""
-    return model(**dict(items))
+    """One Layout or style model per value for every quiz widget (~150 KB less per saved quiz); remade once closed."""
+    if (model, items) not in _SHARED or _SHARED[model, items].comm is None:
+        _SHARED[model, items] = model(**dict(items))
+    return _SHARED[model, items]
 
 
 def _widget(kind, *args, css=None, layout=None, **kwargs):
@@ -95,11 +97,15 @@ class QuestionView:
 
     def check(self, _button=None):
         """Grade, save and show the feedback; every problem ends up there, never as a traceback."""
+        multiple = self.question.kind == "multiple"
+        value = [i for i, box in enumerate(self.option_widgets) if box.value] if multiple else self.answer_widget.value
         try:
-            result = grade(self.question.spec, [i for i, box in enumerate(self.option_widgets) if box.value]
-                           if self.question.kind == "multiple" else self.answer_widget.value)
-        except QuizError as error:
-            self.feedback.value = _panel(f"⚠ {error}", _COLOURS[None])
+            result = grade(self.question.spec, value)
+        except Exception as error:  # a bug too: JupyterLab does not show the widget log
+            message = str(error)
+            if not isinstance(error, QuizError):
+                message = f"Could not check this answer ({type(error).__name__}: {error})."
+            self.feedback.value = _panel(f"⚠ {message}", _COLOURS[None])
             return
         try:
             notes = _quietly(store.record, self.quiz.bank.name, self.question.key, result.answer, result.correct)[1]
@@ -131,7 +137,7 @@ class QuizView:
     def __init__(self, bank, classroom=False):
         self.bank, self.classroom, self._displayed_at = bank, classroom, None
         keys = "*Keyboard: Tab moves between options and buttons, Space chooses an option, Enter presses Check.*"
-        reveal = classroom and "**Classroom mode:** the answers are shown under each question."
+        reveal = "**Classroom mode:** the answers are shown under each question." if classroom else ""
         intro = "\n\n".join(filter(None, [f"### Quiz: {bank.title}", bank.intro, keys, reveal]))
         self.header = _widget(widgets.HTMLMath, _STYLE + markdown_to_html(intro))
         saved, notes = _quietly(store.load)
@@ -159,10 +165,7 @@ class QuizView:
 
     def _ipython_display_(self):
         """The widgets, plus Markdown and plain text for viewers without widgets; once per cell."""
-        from IPython import get_ipython
-        from IPython.display import display
-
-        count = getattr(get_ipython(), "execution_count", None)
+        count = getattr(IPython.get_ipython(), "execution_count", None)
         if count is not None and count == self._displayed_at:
             return
         self._displayed_at = count
@@ -170,4 +173,4 @@ class QuizView:
         bundle["text/markdown"] = bank_markdown(self.bank, show_keys=True)
         bundle["text/plain"] = (f"Quiz {self.bank.name} ({self.total} questions): the widgets need JupyterLab; "
                                 f"in a console use quiz.text({self.bank.name!r}) and quiz.answer(...).")
-        display(bundle, raw=True)
+        IPython.display.display(bundle, raw=True)
