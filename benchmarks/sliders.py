@@ -22,12 +22,11 @@ MIN_MOVES = 50
 
 def _depth_explorer(module):
     """As notebook 01 builds it: its probe batch, the first 256 training digits standardized per pixel with the
-    training set's float32 statistics (``bn_course.data.standardize`` works in float64: not the same array)."""
-    from bn_course.data import load_digits
+    training set's statistics (float64 here, float32 in the notebook: the same work per slider move)."""
+    from bn_course.data import load_digits, standardize
 
     digits = load_digits()
-    x, std = digits.x_train_flat, digits.x_train_flat.std(axis=0)
-    x_probe = (x[:256] - x.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    x_probe = standardize(digits.x_train_flat[:256], reference=digits.x_train_flat)
     return module.DepthExplorer(x_probe, digits.y_train[:256], max_depth=20, depth=8, init_scale=1.0,
                                 activation="tanh")
 
